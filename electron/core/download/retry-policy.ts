@@ -1,0 +1,53 @@
+// The download retry policy, as one pure function: attempt and error in, delay out.
+// Testable without a socket (see test/core/download/retry-policy.test.ts).
+import type { ErrorCode } from '../errors.ts';
+
+export interface RetryInput {
+  /** 1 for the first retry after the first failure. */
+  attempt: number;
+  /** Retries allowed (`--retries`). */
+  maxRetries: number;
+  code: ErrorCode;
+  statusCode?: number | undefined;
+  /** Server's Retry-After, already converted to milliseconds. */
+  retryAfterMs?: number | undefined;
+  /** 0 ≤ random < 1; injectable so tests are exact. */
+  random?: number;
+}
+
+export const retryBaseMs = 500;
+export const retryCapMs = 30_000;
+/** A Retry-After longer than this is treated as "give up for now" rather than obeyed. */
+export const retryAfterCapMs = 10 * 60_000;
+
+const retryableCodes = new Set<ErrorCode>(['NETWORK', 'STALLED', 'BAD_RESPONSE', 'SIZE_MISMATCH', 'STILL_WRITING', 'CHECKSUM_MISMATCH']);
+// Statuses worth another try; everything else (401, 403, 404, 410, other 4xx) is permanent.
+const retryableStatuses = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/** Milliseconds to wait before the next attempt; 0 means do not retry. */
+export function retryDelay(input: RetryInput): number {
+  if (input.attempt > input.maxRetries) return 0;
+  const retryable = input.code === 'HTTP_STATUS'
+    ? input.statusCode !== undefined && retryableStatuses.has(input.statusCode)
+    : retryableCodes.has(input.code);
+  if (!retryable) return 0;
+  if (input.retryAfterMs !== undefined && input.retryAfterMs >= 0) {
+    if (input.retryAfterMs > retryAfterCapMs) return 0;
+    return Math.max(1, input.retryAfterMs);
+  }
+  // Exponential backoff with "equal jitter": half fixed, half random, so retries of
+  // many files spread out yet never come back immediately.
+  const exp = Math.min(retryCapMs, retryBaseMs * 2 ** (input.attempt - 1));
+  const random = input.random ?? Math.random();
+  return Math.max(1, Math.round(exp / 2 + (exp / 2) * random));
+}
+
+/** Parses Retry-After (delta-seconds or HTTP-date) into milliseconds; undefined if absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}

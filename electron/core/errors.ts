@@ -1,0 +1,67 @@
+// Every failure the engine reports is a ReelpackError with a stable `code`.
+// Branch on `code`, never on `instanceof` (errors also cross process and IPC boundaries as data).
+
+export type ErrorCode =
+  | 'USAGE' // bad flags or arguments
+  | 'SOURCE_UNUSABLE' // the source cannot be listed at all (unreachable, not a listing)
+  | 'BAD_LISTING' // the listing was read but is malformed
+  | 'EMPTY_LISTING' // the listing holds nothing to download
+  | 'HTTP_STATUS' // the server answered with an error status
+  | 'NETWORK' // connection refused/reset/dropped mid-body
+  | 'STALLED' // no bytes for --stall-timeout
+  | 'BAD_REDIRECT' // redirect loop, too many, or to a non-http(s) scheme
+  | 'BAD_RESPONSE' // the server broke the protocol (wrong Content-Range, too many bytes…)
+  | 'SIZE_MISMATCH' // the bytes received do not match the announced size
+  | 'CHECKSUM_MISMATCH' // SHA-256 differs from the server's
+  | 'STILL_WRITING' // the file's size changed since listing: it is still being written
+  | 'DISK_FULL'
+  | 'LOCKED' // another reelpack run holds this destination
+  | 'JOB_MISMATCH' // the destination holds an unfinished job for another source
+  | 'CANCELLED'
+  | 'ZIP_FAILED'
+  | 'VERIFY_FAILED'
+  | 'INTERNAL';
+
+export interface ErrorData {
+  code: ErrorCode;
+  message: string;
+}
+
+export class ReelpackError extends Error {
+  readonly code: ErrorCode;
+  /** Milliseconds the server asked us to wait (Retry-After), if any. */
+  readonly retryAfterMs: number | undefined;
+  readonly statusCode: number | undefined;
+
+  constructor(code: ErrorCode, message: string, extra: { retryAfterMs?: number; statusCode?: number; cause?: unknown } = {}) {
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
+    this.name = 'ReelpackError';
+    this.code = code;
+    this.retryAfterMs = extra.retryAfterMs;
+    this.statusCode = extra.statusCode;
+  }
+
+  toData(): ErrorData {
+    return { code: this.code, message: this.message };
+  }
+}
+
+const diskFullCodes = new Set(['ENOSPC', 'EDQUOT']);
+
+/** Turns anything thrown into a ReelpackError, keeping known codes and naming system errors plainly. */
+export function toReelpackError(error: unknown): ReelpackError {
+  if (error instanceof ReelpackError) return error;
+  const err = error as NodeJS.ErrnoException | undefined;
+  if (err && typeof err === 'object') {
+    if (err.code && diskFullCodes.has(err.code)) {
+      return new ReelpackError('DISK_FULL', `disk full: ${err.path ?? 'no space left on device'}`, { cause: error });
+    }
+    if (err.name === 'AbortError' || err.code === 'ABORT_ERR') {
+      return new ReelpackError('CANCELLED', 'cancelled', { cause: error });
+    }
+    if (typeof err.message === 'string') {
+      return new ReelpackError('INTERNAL', err.code ? `${err.message} (${err.code})` : err.message, { cause: error });
+    }
+  }
+  return new ReelpackError('INTERNAL', String(error));
+}

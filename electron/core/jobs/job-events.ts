@@ -1,0 +1,61 @@
+// Events a running job emits. The CLI prints them (NDJSON with --json), the app shows them.
+import type { ErrorData } from '../errors.ts';
+import type { SourceKind, SkippedItem } from '../sources/source-types.ts';
+
+export type FileState = 'queued' | 'downloading' | 'retrying' | 'verified' | 'zipped' | 'done' | 'failed';
+
+export interface OutputFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface FailedFile {
+  name: string;
+  reason: string;
+}
+
+export interface JobSummary {
+  type: 'summary';
+  ok: boolean;
+  /** Files complete and verified in this job (including ones finished by an earlier run of it). */
+  files: number;
+  bytes: number;
+  /** Bytes received from the network by this run. */
+  networkBytes: number;
+  failed: FailedFile[];
+  outputs: OutputFile[];
+  /** Set when the job stopped as a whole (cancelled, disk full…) rather than finishing. */
+  error?: ErrorData;
+}
+
+export type JobEvent =
+  | { type: 'listing'; source: string }
+  | { type: 'listed'; source: string; kind: SourceKind; files: number; bytes: number; skipped: SkippedItem[]; resumed: boolean }
+  | {
+      type: 'file';
+      id: string;
+      name: string;
+      state: FileState;
+      size?: number | undefined;
+      bytesDone?: number | undefined;
+      attempt?: number | undefined;
+      retryInMs?: number | undefined;
+      reason?: string | undefined;
+    }
+  | {
+      type: 'progress';
+      bytesDone: number;
+      bytesTotal: number;
+      filesDone: number;
+      filesTotal: number;
+      /** Bytes per second, smoothed. */
+      speed: number;
+      /** Seconds left, or null when unknown. */
+      etaSeconds: number | null;
+      networkBytes: number;
+    }
+  | { type: 'bundle'; state: 'writing' | 'verifying' | 'done'; path?: string; bytesDone?: number; bytesTotal?: number; entries?: number }
+  | { type: 'output'; path: string; size: number; sha256: string }
+  | { type: 'warning'; message: string }
+  | JobSummary;

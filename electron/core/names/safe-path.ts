@@ -1,0 +1,116 @@
+// Safe relative paths for everything the server names: the only place file and entry names
+// are made. The same names are used for loose files (--mode folder) and archive entries,
+// so nothing a server sends can escape the destination or the archive.
+
+const maxSegmentBytes = 200; // ext4/NTFS allow 255; leave room for " (123)" and ".part"
+const maxSegments = 16;
+const windowsReserved = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+// Control characters, and characters Windows forbids in names.
+const forbiddenChars = /[\u0000-\u001f\u007f<>:"|?*]/g;
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(out + ch) > maxBytes) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** Splits "name.ext" into ["name", ".ext"]; a leading dot is part of the name. */
+export function splitExtension(name: string): [string, string] {
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0 || name.length - dot > 16) return [name, ''];
+  return [name.slice(0, dot), name.slice(dot)];
+}
+
+function safeSegment(raw: string): string | null {
+  let seg = raw.normalize('NFC').replace(forbiddenChars, '_');
+  seg = seg.replace(/[. ]+$/, '').replace(/^ +/, ''); // Windows drops trailing dots/spaces
+  if (seg === '' || seg === '.' || seg === '..' || /^_*$/.test(seg) && raw.trim() === '') return null;
+  if (/^\.+$/.test(seg)) return null;
+  if (windowsReserved.test(seg)) seg = `_${seg}`;
+  const [base, ext] = splitExtension(seg);
+  if (Buffer.byteLength(seg) > maxSegmentBytes) {
+    seg = truncateUtf8(base, maxSegmentBytes - Buffer.byteLength(ext)) + ext;
+  }
+  return seg;
+}
+
+/**
+ * Turns a name from a listing into a safe relative path with "/" separators:
+ * no absolute paths, no "..", no backslashes or drive letters, no control characters,
+ * Windows reserved names and trailing dots/spaces made harmless, NFC, bounded length.
+ * Never returns an empty string.
+ */
+export function safeRelativePath(name: string, fallback = 'file'): string {
+  const withoutDrive = name.replace(/^[a-zA-Z]:/, '');
+  const segments: string[] = [];
+  for (const raw of withoutDrive.split(/[\\/]+/)) {
+    const seg = safeSegment(raw);
+    if (seg !== null) segments.push(seg);
+  }
+  const kept = segments.slice(-maxSegments);
+  if (kept.length === 0) return safeSegment(fallback) ?? 'file';
+  return kept.join('/');
+}
+
+/** Case- and normalization-insensitive key: two paths with the same key collide on some OS. */
+function collisionKey(path: string): string {
+  return path.normalize('NFC').toLowerCase();
+}
+
+function withSuffix(segment: string, n: number): string {
+  const [base, ext] = splitExtension(segment);
+  return `${base} (${n})${ext}`;
+}
+
+/**
+ * Hands out distinct safe paths: a second "clip.mp4" (or "CLIP.mp4", or its NFD twin)
+ * becomes "clip (2).mp4"; a file never takes the name of a folder another path needs,
+ * nor the reverse.
+ */
+export class UniquePathAllocator {
+  private readonly files = new Set<string>();
+  private readonly folders = new Set<string>();
+
+  /** Marks a path as taken (e.g. "manifest.json" in an archive, or a path restored from a journal). */
+  reserve(path: string): void {
+    this.claim(path);
+  }
+
+  allocate(name: string, fallback?: string): string {
+    const segments = safeRelativePath(name, fallback).split('/');
+    // Folders first: a folder segment that collides with a taken file gets a suffix.
+    for (let i = 0; i < segments.length - 1; i++) {
+      const prefix = segments.slice(0, i + 1).join('/');
+      if (!this.files.has(collisionKey(prefix))) continue;
+      let n = 2;
+      const original = segments[i]!;
+      do {
+        segments[i] = `${original} (${n++})`;
+      } while (this.files.has(collisionKey(segments.slice(0, i + 1).join('/'))));
+    }
+    const last = segments.length - 1;
+    const original = segments[last]!;
+    let candidate = segments.join('/');
+    for (let n = 2; this.isTaken(candidate); n++) {
+      segments[last] = withSuffix(original, n);
+      candidate = segments.join('/');
+    }
+    this.claim(candidate);
+    return candidate;
+  }
+
+  private isTaken(path: string): boolean {
+    const key = collisionKey(path);
+    return this.files.has(key) || this.folders.has(key);
+  }
+
+  private claim(path: string): void {
+    const segments = path.split('/');
+    for (let i = 1; i < segments.length; i++) this.folders.add(collisionKey(segments.slice(0, i).join('/')));
+    this.files.add(collisionKey(path));
+  }
+}

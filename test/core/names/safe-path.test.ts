@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { safeRelativePath, UniquePathAllocator } from '../../../electron/core/names/safe-path.ts';
+
+test('hostile names become safe relative paths', () => {
+  const cases: Array<[string, string]> = [
+    ['../../etc/passwd', 'etc/passwd'],
+    ['/etc/x.mp4', 'etc/x.mp4'],
+    ['a\\..\\b.mp4', 'a/b.mp4'],
+    ['C:\\x.mp4', 'x.mp4'],
+    ['CON.mp4', '_CON.mp4'],
+    ['sub/nul', 'sub/_nul'],
+    ['clip.mp4. . ', 'clip.mp4'],
+    ['bad\u0000name\u0007.mp4', 'bad_name_.mp4'],
+    ['what?.mp4', 'what_.mp4'],
+    ['..', 'file'],
+    ['', 'file'],
+    ['./a/./b.mp4', 'a/b.mp4'],
+  ];
+  for (const [input, expected] of cases) assert.equal(safeRelativePath(input), expected, JSON.stringify(input));
+});
+
+test('NFD names are normalised to NFC', () => {
+  const nfd = 'Cafe\u0301.mp4';
+  assert.equal(safeRelativePath(nfd), 'Caf\u00e9.mp4');
+});
+
+test('long names are cut to 200 bytes keeping the extension', () => {
+  const long = `${'é'.repeat(300)}.mp4`;
+  const safe = safeRelativePath(long);
+  assert.ok(Buffer.byteLength(safe) <= 200, `${Buffer.byteLength(safe)} bytes`);
+  assert.ok(safe.endsWith('.mp4'));
+});
+
+test('duplicates, case twins and NFD twins get distinct names', () => {
+  const alloc = new UniquePathAllocator();
+  alloc.reserve('manifest.json');
+  assert.equal(alloc.allocate('clip.mp4'), 'clip.mp4');
+  assert.equal(alloc.allocate('clip.mp4'), 'clip (2).mp4');
+  assert.equal(alloc.allocate('CLIP.mp4'), 'CLIP (3).mp4');
+  assert.equal(alloc.allocate('Manifest.JSON'), 'Manifest (2).JSON');
+  assert.equal(alloc.allocate('Cafe\u0301.mp4'), 'Caf\u00e9.mp4');
+  assert.equal(alloc.allocate('Caf\u00e9.mp4'), 'Caf\u00e9 (2).mp4');
+});
+
+test('a file and a folder never share a name', () => {
+  const alloc = new UniquePathAllocator();
+  assert.equal(alloc.allocate('a'), 'a');
+  assert.equal(alloc.allocate('a/b.mp4'), 'a (2)/b.mp4');
+  assert.equal(alloc.allocate('x/y.mp4'), 'x/y.mp4');
+  assert.equal(alloc.allocate('x'), 'x (2)');
+});
