@@ -1,0 +1,135 @@
+// The `reelpack` command line, on the same engine as the app. Exit codes: 0 all complete,
+// 1 some files failed for good (the rest kept), 2 usage errors and unusable sources,
+// 130 interrupted (the job is saved; run the same command again to resume).
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { resolve } from 'node:path';
+import { ReelpackError, toReelpackError } from '../core/errors.ts';
+import type { ErrorCode } from '../core/errors.ts';
+import { runJob } from '../core/jobs/job-runner.ts';
+import type { OutputMode } from '../core/jobs/job-runner.ts';
+import { listSource } from '../core/sources/list-source.ts';
+import { sourceKinds } from '../core/sources/source-types.ts';
+import type { SourceKind } from '../core/sources/source-types.ts';
+import { formatBytes, parseSize } from '../core/units.ts';
+import { createPrinter } from './progress-printer.ts';
+
+const usageCodes = new Set<ErrorCode>(['USAGE', 'SOURCE_UNUSABLE', 'BAD_LISTING', 'EMPTY_LISTING', 'LOCKED', 'JOB_MISMATCH']);
+
+export function exitCodeFor(code: ErrorCode | undefined): number {
+  if (code === undefined) return 0;
+  if (code === 'CANCELLED') return 130;
+  return usageCodes.has(code) ? 2 : 1;
+}
+
+function positiveInt(name: string, min = 1, max = 1000) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function sizeArg(value: string): number {
+  try {
+    return parseSize(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function fail(error: unknown, json: boolean): never {
+  const err = toReelpackError(error);
+  if (json) process.stdout.write(JSON.stringify({ type: 'summary', ok: false, files: 0, bytes: 0, networkBytes: 0, failed: [], outputs: [], error: err.toData() }) + '\n');
+  process.stderr.write(`reelpack: ${err.message}\n`);
+  process.exit(exitCodeFor(err.code === 'INTERNAL' ? 'INTERNAL' : err.code));
+}
+
+interface FetchFlags {
+  out: string; mode: OutputMode; zip?: string; volumeSize?: number; concurrency: number; token?: string;
+  stallTimeout: number; retries: number; depth: number; kind?: SourceKind; onlyNew: boolean; allowPartial: boolean; json: boolean;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('reelpack')
+    .description('Pull every result off an AI video generation server, resumably, into verified ZIP archives.')
+    .version('0.1.0')
+    .showHelpAfterError('(run "reelpack --help" for usage)')
+    .exitOverride();
+
+  program.command('fetch')
+    .description('download every result of <source> into --out (re-run the same command to resume)')
+    .argument('<source>', 'results API / folder listing / URL list URL, or a local folder or list file')
+    .requiredOption('-o, --out <dir>', 'destination folder')
+    .addOption(new Option('--mode <mode>', 'zip: one archive; folder: loose files; both').choices(['zip', 'folder', 'both']).default('zip'))
+    .option('--zip <file name>', 'archive name (default {host}_results_{yyyyMMdd_HHmm}.zip)')
+    .option('--volume-size <size>', 'split into independent archives of at most this size (e.g. 2g, 4000m)', sizeArg)
+    .option('-c, --concurrency <n>', 'files downloaded at once', positiveInt('--concurrency', 1, 64), 3)
+    .option('--token <t>', 'bearer token (or set REELPACK_TOKEN)')
+    .option('--stall-timeout <s>', 'seconds without a byte before a download is retried', positiveInt('--stall-timeout', 1, 3600), 30)
+    .option('--retries <n>', 'retries per file after a failure without progress', positiveInt('--retries', 0, 100), 5)
+    .option('--depth <n>', 'subfolder depth for folder listings', positiveInt('--depth', 0, 32), 3)
+    .addOption(new Option('--kind <kind>', 'force the source kind').choices([...sourceKinds]))
+    .option('--only-new', 'only results not fetched from this source before', false)
+    .option('--allow-partial', 'bundle what arrived even if some files failed (listed in the manifest)', false)
+    .option('--json', 'NDJSON events on stdout; the last line is the summary', false)
+    .action(async (source: string, flags: FetchFlags) => {
+      const print = createPrinter(flags.json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain', process.stdout, process.stderr);
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSignal = () => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        process.stderr.write('\nstopping… (the job is saved; run the same command again to resume)\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const summary = await runJob({
+        source, outDir: resolve(flags.out), mode: flags.mode, zipName: flags.zip, volumeSize: flags.volumeSize,
+        concurrency: flags.concurrency, token: flags.token ?? process.env.REELPACK_TOKEN, stallTimeoutMs: flags.stallTimeout * 1000,
+        retries: flags.retries, depth: flags.depth, kind: flags.kind, onlyNew: flags.onlyNew, allowPartial: flags.allowPartial,
+      }, print, controller.signal);
+      print(summary);
+      process.exitCode = summary.error ? exitCodeFor(summary.error.code) : summary.ok ? 0 : 1;
+    });
+
+  program.command('list')
+    .description('list every result of <source> without downloading')
+    .argument('<source>')
+    .option('--token <t>', 'bearer token (or set REELPACK_TOKEN)')
+    .option('--depth <n>', 'subfolder depth for folder listings', positiveInt('--depth', 0, 32), 3)
+    .addOption(new Option('--kind <kind>', 'force the source kind').choices([...sourceKinds]))
+    .option('--json', 'print the listing as JSON', false)
+    .action(async (source: string, flags: { token?: string; depth: number; kind?: SourceKind; json: boolean }) => {
+      try {
+        const listing = await listSource(source, { token: flags.token ?? process.env.REELPACK_TOKEN, depth: flags.depth, kind: flags.kind });
+        if (flags.json) {
+          process.stdout.write(JSON.stringify(listing) + '\n');
+          return;
+        }
+        const total = listing.items.reduce((s, i) => s + (i.size ?? 0), 0);
+        for (const item of listing.items) process.stdout.write(`${String(item.size ?? '?').padStart(12)}  ${item.name}\n`);
+        for (const skip of listing.skipped) process.stdout.write(`${'skipped'.padStart(12)}  ${skip.name} (${skip.reason})\n`);
+        process.stdout.write(`${listing.items.length} files, ${formatBytes(total)} (${listing.kind} source ${listing.source})\n`);
+      } catch (error) {
+        fail(error, flags.json);
+      }
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    fail(error instanceof ReelpackError ? error : toReelpackError(error), argv.includes('--json'));
+  }
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,61 @@
+// How `reelpack fetch` shows a job: NDJSON with --json, a one-line progress bar on a
+// terminal, plain lines otherwise (logs, CI).
+import type { JobEvent } from '../core/jobs/job-events.ts';
+import { formatBytes, formatDuration } from '../core/units.ts';
+
+export type PrintMode = 'json' | 'tty' | 'plain';
+
+export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: NodeJS.WriteStream): (event: JobEvent) => void {
+  if (mode === 'json') return (event) => out.write(JSON.stringify(event) + '\n');
+  let barShown = false;
+  const clearBar = () => {
+    if (barShown) err.write('\r\x1b[2K');
+    barShown = false;
+  };
+  const line = (text: string) => {
+    clearBar();
+    err.write(text + '\n');
+  };
+  return (event) => {
+    switch (event.type) {
+      case 'listing':
+        line(`Listing ${event.source} …`);
+        break;
+      case 'listed':
+        line(`${event.resumed ? 'Resuming' : 'Found'} ${event.files} files (${formatBytes(event.bytes)}) from ${event.kind} source ${event.source}`);
+        break;
+      case 'warning':
+        line(`warning: ${event.message}`);
+        break;
+      case 'file':
+        if (event.state === 'failed') line(`failed: ${event.name}: ${event.reason ?? ''}`);
+        else if (event.state === 'retrying') line(`retrying ${event.name} in ${Math.ceil((event.retryInMs ?? 0) / 1000)} s (attempt ${event.attempt}): ${event.reason ?? ''}`);
+        else if (event.state === 'verified' && mode === 'plain') line(`verified ${event.name} (${formatBytes(event.size ?? 0)})`);
+        break;
+      case 'progress': {
+        if (mode !== 'tty') break;
+        const ratio = event.bytesTotal > 0 ? Math.min(1, event.bytesDone / event.bytesTotal) : 0;
+        const width = 24;
+        const filled = Math.round(ratio * width);
+        const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+        err.write(`\r\x1b[2K${bar} ${(ratio * 100).toFixed(0).padStart(3)}%  ${formatBytes(event.bytesDone)} / ${formatBytes(event.bytesTotal)}  ${formatBytes(event.speed)}/s  ETA ${formatDuration(event.etaSeconds)}  ${event.filesDone}/${event.filesTotal} files`);
+        barShown = true;
+        break;
+      }
+      case 'bundle':
+        if (event.state !== 'writing') line(`archive ${event.state}${event.path ? `: ${event.path}` : ''}`);
+        break;
+      case 'output':
+        line(`wrote ${event.path} (${formatBytes(event.size)}, sha256 ${event.sha256})`);
+        break;
+      case 'summary': {
+        clearBar();
+        if (event.error) line(`${event.error.code === 'CANCELLED' ? 'stopped' : 'error'}: ${event.error.message}`);
+        const failed = event.failed.length ? `, ${event.failed.length} failed` : '';
+        line(`${event.ok ? 'Done' : 'Incomplete'}: ${event.files} files, ${formatBytes(event.bytes)}${failed}; ${formatBytes(event.networkBytes)} downloaded`);
+        for (const f of event.failed) line(`  failed: ${f.name}: ${f.reason}`);
+        break;
+      }
+    }
+  };
+}

@@ -1,0 +1,205 @@
+// One attempt at one file: resume the .part file with Range + If-Range, hash while
+// streaming, check sizes and checksums. Retrying attempts is the job runner's business.
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat, truncate, unlink } from 'node:fs/promises';
+import { ReelpackError } from '../errors.ts';
+import { httpError, statusError } from './http-client.ts';
+import type { HttpClient, HttpResponse } from './http-client.ts';
+import { BufferedFileWriter } from './file-writer.ts';
+
+/** What makes a kept prefix trustworthy: the server's validator when it was fetched. */
+export interface Validator {
+  etag?: string | undefined;
+  lastModified?: string | undefined;
+  /** SHA-256 the server announced in a Digest/Repr-Digest header. */
+  digestSha256?: string | undefined;
+}
+
+export interface DownloadTarget {
+  url: string;
+  partPath: string;
+  /** Size from the listing; a different size on the server means the file is still being written. */
+  expectedSize?: number | undefined;
+  expectedSha256?: string | undefined;
+}
+
+export interface DownloadContext {
+  http: HttpClient;
+  signal?: AbortSignal | undefined;
+  /** Validator the existing part was fetched under (from the journal). */
+  validator?: Validator | undefined;
+  /** Called before any body byte is written, so a crash leaves the journal ahead of the file. */
+  onValidator: (validator: Validator) => Promise<void>;
+  onBytes: (bytes: number) => void;
+  /** Hash of the first `offset` bytes carried over from an earlier attempt in this process. */
+  carry?: HashCarry | undefined;
+}
+
+export interface HashCarry {
+  hash: Hash;
+  offset: number;
+}
+
+export interface DownloadResult {
+  size: number;
+  sha256: string;
+  validator: Validator;
+  networkBytes: number;
+}
+
+/** STILL_WRITING carries the size the server reports now. */
+export class SizeChangedError extends ReelpackError {
+  readonly observedSize: number;
+  constructor(url: string, expected: number, observed: number) {
+    super('STILL_WRITING', `size changed since listing (listed ${expected} bytes, server now has ${observed}): still being written? ${url}`);
+    this.observedSize = observed;
+  }
+}
+
+export function isStrongEtag(etag: string | undefined): etag is string {
+  return !!etag && !etag.startsWith('W/');
+}
+
+/** sha-256 from `Repr-Digest: sha-256=:b64:` or `Digest: SHA-256=b64`, as hex. */
+export function parseDigestSha256(headers: Record<string, string | undefined>): string | undefined {
+  const repr = headers['repr-digest']?.match(/sha-256=:([A-Za-z0-9+/=]+):/i);
+  const legacy = headers.digest?.match(/sha-256=([A-Za-z0-9+/=]+)/i);
+  const b64 = repr?.[1] ?? legacy?.[1];
+  if (!b64) return undefined;
+  const bytes = Buffer.from(b64, 'base64');
+  return bytes.length === 32 ? bytes.toString('hex') : undefined;
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Hashes the first `length` bytes of a file. */
+export async function hashPrefix(path: string, length: number, hash = createHash('sha256')): Promise<Hash> {
+  if (length === 0) return hash;
+  const stream = createReadStream(path, { start: 0, end: length - 1, highWaterMark: 1024 * 1024 });
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash;
+}
+
+function parseContentRange(value: string | undefined): { start: number; end: number; total: number | undefined } | undefined {
+  const m = value?.match(/^bytes (\d+)-(\d+)\/(\d+|\*)$/);
+  if (!m) return undefined;
+  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
+}
+
+export async function downloadAttempt(target: DownloadTarget, ctx: DownloadContext): Promise<DownloadResult> {
+  let offset = await fileSize(target.partPath);
+  const known = ctx.validator;
+  const ifRange = isStrongEtag(known?.etag) ? known.etag : known?.lastModified;
+  // A prefix fetched under no validator, or longer than the file can be, cannot be trusted.
+  if (offset > 0 && (!ifRange || (target.expectedSize !== undefined && offset > target.expectedSize))) {
+    await truncate(target.partPath, 0);
+    offset = 0;
+  }
+  const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+  if (offset > 0 && ifRange) {
+    headers.range = `bytes=${offset}-`;
+    headers['if-range'] = ifRange;
+  }
+  const res = await ctx.http.send(target.url, { headers, signal: ctx.signal });
+  return receive(target, ctx, res, offset);
+}
+
+async function receive(target: DownloadTarget, ctx: DownloadContext, res: HttpResponse, requestedOffset: number): Promise<DownloadResult> {
+  let offset = requestedOffset;
+  let total: number | undefined;
+  if (res.statusCode === 206) {
+    const range = parseContentRange(res.headers['content-range']);
+    if (!range || range.start !== offset || range.end < range.start) {
+      res.body.destroy();
+      await truncate(target.partPath, 0).catch(() => {});
+      throw new ReelpackError('BAD_RESPONSE', `server answered a range request with the wrong range (${res.headers['content-range'] ?? 'none'}): ${target.url}`);
+    }
+    total = range.total;
+  } else if (res.statusCode === 200) {
+    offset = 0; // a 200 is the whole file: start over, never append
+    const length = res.headers['content-length'];
+    total = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+  } else if (res.statusCode === 416) {
+    res.body.destroy();
+    const totalNow = Number(res.headers['content-range']?.match(/^bytes \*\/(\d+)$/)?.[1] ?? NaN);
+    if (totalNow === offset && (target.expectedSize === undefined || target.expectedSize === offset)) {
+      // The part was already complete when we were interrupted.
+      const hash = ctx.carry?.offset === offset ? ctx.carry.hash : await hashPrefix(target.partPath, offset);
+      return finish(target, ctx, hash, offset, ctx.validator ?? {}, 0);
+    }
+    await truncate(target.partPath, 0).catch(() => {});
+    throw new ReelpackError('BAD_RESPONSE', `server refused the range request (416); restarting the file: ${target.url}`);
+  } else {
+    res.body.destroy();
+    throw statusError(res);
+  }
+  if (total !== undefined && target.expectedSize !== undefined && total !== target.expectedSize) {
+    res.body.destroy();
+    throw new SizeChangedError(target.url, target.expectedSize, total);
+  }
+  const validator: Validator = {
+    etag: res.headers.etag,
+    lastModified: res.headers['last-modified'],
+    digestSha256: parseDigestSha256(res.headers) ?? (offset > 0 ? ctx.validator?.digestSha256 : undefined),
+  };
+  await ctx.onValidator(validator);
+
+  const file = await open(target.partPath, offset === 0 ? 'w' : 'r+');
+  let received = 0;
+  try {
+    const hash = offset === 0 ? createHash('sha256') : ctx.carry?.offset === offset ? ctx.carry.hash.copy() : await hashPrefix(target.partPath, offset);
+    const expectedLength = total === undefined ? undefined : total - offset;
+    const writer = new BufferedFileWriter(file, offset);
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        if (expectedLength !== undefined && received + chunk.length > expectedLength) {
+          throw new ReelpackError('BAD_RESPONSE', `server sent more bytes than announced (${total}): ${target.url}`);
+        }
+        hash.update(chunk);
+        await writer.write(chunk);
+        received += chunk.length;
+        ctx.onBytes(chunk.length);
+      }
+      await writer.flush();
+    } catch (error) {
+      res.body.destroy();
+      await writer.flush().catch(() => {});
+      // Keep what arrived intact so the next attempt resumes; remember its hash.
+      if (ctx.carry) {
+        ctx.carry.hash = hash;
+        ctx.carry.offset = offset + received;
+      }
+      if ((error as ReelpackError).code === 'BAD_RESPONSE') await file.truncate(offset).catch(() => {});
+      throw httpError(error, target.url);
+    }
+    if (expectedLength !== undefined && received !== expectedLength) {
+      throw new ReelpackError('SIZE_MISMATCH', `server sent ${received} of ${expectedLength} announced bytes: ${target.url}`);
+    }
+    await file.datasync();
+    return await finish(target, ctx, hash, offset + received, validator, received);
+  } finally {
+    await file.close();
+  }
+}
+
+async function finish(target: DownloadTarget, ctx: DownloadContext, hash: Hash, size: number, validator: Validator, networkBytes: number): Promise<DownloadResult> {
+  if (target.expectedSize !== undefined && size !== target.expectedSize) {
+    throw new ReelpackError('SIZE_MISMATCH', `got ${size} bytes, listing says ${target.expectedSize}: ${target.url}`);
+  }
+  const sha256 = hash.digest('hex');
+  const expected = target.expectedSha256 ?? validator.digestSha256;
+  if (expected && expected !== sha256) {
+    await unlink(target.partPath).catch(() => {});
+    if (ctx.carry) ctx.carry.offset = -1;
+    throw new ReelpackError('CHECKSUM_MISMATCH', `SHA-256 mismatch (server says ${expected.slice(0, 12)}…, got ${sha256.slice(0, 12)}…): ${target.url}`);
+  }
+  return { size, sha256, validator, networkBytes };
+}

@@ -1,0 +1,391 @@
+// Runs one job: list (or reload the journal), download with N workers, verify, hand each
+// file to the output sink, finish, clean up. Crash-safe: run the same job again after any
+// interruption and it continues from the journal and the .part files.
+import { mkdir, rename, stat, statfs } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ReelpackError, toReelpackError } from '../errors.ts';
+import type { ErrorData } from '../errors.ts';
+import { HttpClient } from '../download/http-client.ts';
+import { downloadAttempt, SizeChangedError } from '../download/file-download.ts';
+import type { HashCarry, Validator } from '../download/file-download.ts';
+import { readLocalFile } from '../download/local-file.ts';
+import { retryDelay } from '../download/retry-policy.ts';
+import { UniquePathAllocator } from '../names/safe-path.ts';
+import { formatBytes } from '../units.ts';
+import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
+import { stateFolderName } from '../sources/local-folder.ts';
+import type { SourceKind } from '../sources/source-types.ts';
+import { defaultConfigDir, loadCatalog, recordFetched } from './catalog.ts';
+import { looseOutput, placeLooseFile } from './folder-sink.ts';
+import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.ts';
+import { acquireJobLock } from './job-lock.ts';
+import { Journal, readJournal, removeJobState } from './journal.ts';
+import type { DoneFact, JobHeader, JobItem, JobState } from './journal.ts';
+import type { OutputSink, VerifiedFile } from './output-sink.ts';
+import { ProgressTracker } from './progress-tracker.ts';
+import { WorkQueue } from './work-queue.ts';
+
+export type OutputMode = 'zip' | 'folder' | 'both';
+
+export interface JobOptions {
+  source: string;
+  outDir: string;
+  mode: OutputMode;
+  zipName?: string | undefined;
+  volumeSize?: number | undefined;
+  concurrency: number;
+  token?: string | undefined;
+  stallTimeoutMs: number;
+  retries: number;
+  depth: number;
+  kind?: SourceKind | undefined;
+  onlyNew: boolean;
+  allowPartial: boolean;
+  /** Download only these result ids (the app's selection); all when undefined. */
+  selectIds?: string[] | undefined;
+  /** Where the per-server catalog lives; defaultConfigDir() when undefined. */
+  catalogDir?: string | undefined;
+  /** Electron main passes a utilityProcess-based worker; Node uses child_process.fork. */
+  spawnZipWorker?: (() => unknown) | undefined;
+}
+
+/** Names every archive must keep for itself. */
+export const reservedArchiveNames = ['manifest.json', 'SHA256SUMS'];
+/** A file whose bytes flowed this much in a failed attempt resets the retry count. */
+const progressResetBytes = 1024 * 1024;
+const maxAttemptsPerFile = 100;
+const stillWritingMinDelayMs = 3000;
+
+export function stateDirOf(outDir: string): string {
+  return join(resolve(outDir), stateFolderName);
+}
+
+export function stagedPath(stateDir: string, item: JobItem): string {
+  return join(stateDir, 'files', String(item.i));
+}
+
+/** The saved job in a destination, or null: for offering interrupted jobs on launch. */
+export async function readJobState(outDir: string): Promise<JobHeader | null> {
+  return (await readJournal(stateDirOf(outDir)))?.header ?? null;
+}
+
+/** Cancel for good: drop the staging and journal of a destination's job. */
+export async function discardJob(outDir: string): Promise<void> {
+  await removeJobState(stateDirOf(outDir));
+}
+
+interface Runtime {
+  options: JobOptions;
+  state: JobState;
+  stateDir: string;
+  journal: Journal;
+  http: HttpClient;
+  sink: OutputSink | null;
+  loose: OutputFile[];
+  tracker: ProgressTracker;
+  emit: (event: JobEvent) => void;
+  signal: AbortSignal;
+  failed: FailedFile[];
+  active: Map<number, { item: JobItem; bytes: number }>;
+  fatal: ReelpackError | null;
+  stop: AbortController;
+}
+
+export async function runJob(options: JobOptions, emit: (event: JobEvent) => void, signal?: AbortSignal): Promise<JobSummary> {
+  const outDir = resolve(options.outDir);
+  const stateDir = stateDirOf(outDir);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) stop.abort();
+  const http = new HttpClient({ token: options.token, stallTimeoutMs: options.stallTimeoutMs, connections: Math.max(4, options.concurrency * 2) });
+  let release: (() => Promise<void>) | null = null;
+  let rt: Runtime | null = null;
+  try {
+    await mkdir(stateDir, { recursive: true }).catch((error: unknown) => {
+      throw new ReelpackError('USAGE', `cannot create destination ${outDir}: ${(error as Error).message}`);
+    });
+    release = await acquireJobLock(stateDir, outDir);
+    const { state, resumed } = await loadOrCreateJob(options, outDir, stateDir, http, emit, stop.signal);
+    const journal = await Journal.create(stateDir, state);
+    const bytesTotal = state.items.reduce((sum, item) => sum + (item.size ?? 0), 0);
+    emit({ type: 'listed', source: state.header.source, kind: state.header.kind, files: state.items.length, bytes: bytesTotal, skipped: [], resumed });
+    const tracker = new ProgressTracker(bytesTotal, state.items.length);
+    await checkFreeSpace(outDir, state, stateDir);
+    const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
+    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, emit, signal: stop.signal, failed: [], active: new Map(), fatal: null, stop };
+    return await execute(rt);
+  } catch (error) {
+    const err = toReelpackError(error);
+    const cancelled = stop.signal.aborted || err.code === 'CANCELLED';
+    await rt?.sink?.abort().catch(() => {});
+    const data: ErrorData = cancelled ? { code: 'CANCELLED', message: 'cancelled; run the same command again to resume' } : err.toData();
+    return {
+      type: 'summary',
+      ok: false,
+      files: rt ? rt.state.done.size : 0,
+      bytes: rt ? rt.tracker.bytesDone : 0,
+      networkBytes: rt ? rt.tracker.networkBytes : 0,
+      failed: rt?.failed ?? [],
+      outputs: [],
+      error: data,
+    };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    rt?.tracker.stop();
+    await rt?.journal.close().catch(() => {});
+    await http.close();
+    await release?.();
+  }
+}
+
+async function loadOrCreateJob(
+  options: JobOptions, outDir: string, stateDir: string, http: HttpClient, emit: (e: JobEvent) => void, signal: AbortSignal,
+): Promise<{ state: JobState; resumed: boolean }> {
+  const source = normalizeSource(options.source);
+  const saved = await readJournal(stateDir);
+  if (saved) {
+    if (saved.header.source !== source) {
+      throw new ReelpackError('JOB_MISMATCH', `${outDir} holds an unfinished job for ${saved.header.source}; run that again to finish it, or choose another folder`);
+    }
+    // Failed files get another chance on every run.
+    saved.failed.clear();
+    return { state: saved, resumed: true };
+  }
+  emit({ type: 'listing', source });
+  const listing = await listSource(source, { token: options.token, depth: options.depth, kind: options.kind, signal }, http);
+  let chosen = listing.items;
+  if (options.selectIds) {
+    const wanted = new Set(options.selectIds);
+    chosen = chosen.filter((item) => wanted.has(item.id));
+  }
+  if (options.onlyNew) {
+    const fetched = await loadCatalog(options.catalogDir ?? defaultConfigDir(), listing.source);
+    chosen = chosen.filter((item) => !fetched.has(item.id));
+    if (chosen.length === 0) throw new ReelpackError('EMPTY_LISTING', `nothing new at ${listing.source}: all ${listing.items.length} results were fetched before`);
+  }
+  if (chosen.length === 0) throw new ReelpackError('EMPTY_LISTING', `none of the selected results are at ${listing.source}`);
+  const names = new UniquePathAllocator();
+  for (const reserved of reservedArchiveNames) names.reserve(reserved);
+  names.reserve(stateFolderName);
+  const items: JobItem[] = chosen.map((item, i) => ({ ...item, i, safePath: names.allocate(item.name) }));
+  for (const skip of listing.skipped) emit({ type: 'warning', message: `skipped ${skip.name}: ${skip.reason}` });
+  const header: JobHeader = {
+    t: 'job', v: 1, source: listing.source, kind: listing.kind, mode: options.mode, zipName: options.zipName,
+    volumeSize: options.volumeSize, allowPartial: options.allowPartial, createdAt: new Date().toISOString(),
+  };
+  return { state: { header, items, validators: new Map(), done: new Map(), failed: new Map() }, resumed: false };
+}
+
+async function checkFreeSpace(outDir: string, state: JobState, stateDir: string): Promise<void> {
+  let pending = 0;
+  for (const item of state.items) {
+    if (state.done.has(item.i)) continue;
+    const have = await stat(stagedPath(stateDir, item) + '.part').then((s) => s.size, () => 0);
+    pending += Math.max(0, (item.size ?? 0) - have);
+  }
+  const local = !isHttpSource(state.header.source);
+  const downloads = local && state.header.mode === 'zip' ? 0 : pending;
+  const archive = state.header.mode === 'folder' ? 0 : state.items.reduce((s, i) => s + (i.size ?? 0), 0);
+  const needed = downloads + archive;
+  const fs = await statfs(outDir);
+  const free = fs.bavail * fs.bsize;
+  if (needed > free) {
+    throw new ReelpackError('DISK_FULL', `not enough free space in ${outDir}: needs ${formatBytes(needed)}, ${formatBytes(free)} free`);
+  }
+}
+
+/** The archive writer for zip/both modes; null for folder mode. Loaded only when needed. */
+async function createArchiveSink(options: JobOptions, state: JobState, outDir: string, stateDir: string, emit: (e: JobEvent) => void, signal: AbortSignal): Promise<OutputSink | null> {
+  if (state.header.mode === 'folder') return null;
+  const { createZipSink } = await import('../bundle/zip-sink.ts');
+  return createZipSink(
+    { outDir, stateDir, source: { url: state.header.source, kind: state.header.kind }, emit, signal },
+    {
+      zipName: state.header.zipName,
+      volumeSize: state.header.volumeSize,
+      expectedFiles: state.items.length,
+      expectedBytes: state.items.reduce((s, i) => s + (i.size ?? 0), 0),
+      spawnWorker: options.spawnZipWorker as never,
+    },
+  );
+}
+
+/** Puts a verified file where it belongs: loose into the folder (folder/both), then into the archive (zip/both). */
+async function deliver(rt: Runtime, file: VerifiedFile, done: DoneFact): Promise<void> {
+  let delivered = file;
+  if (rt.state.header.mode !== 'zip') {
+    const outDir = resolve(rt.options.outDir);
+    const relative = done.finalPath ?? (await placeLooseFile(outDir, file));
+    if (!done.finalPath) {
+      done.finalPath = relative;
+      await rt.journal.append({ ...done });
+    }
+    rt.loose.push(looseOutput(outDir, relative, file));
+    delivered = { ...file, path: join(outDir, relative) };
+  }
+  await rt.sink?.add(delivered);
+}
+
+async function execute(rt: Runtime): Promise<JobSummary> {
+  const { state, tracker, emit, stateDir } = rt;
+  const local = !isHttpSource(state.header.source);
+  await mkdir(join(stateDir, 'files'), { recursive: true });
+  // Files finished by an earlier run go to the sink again (it skips what it already holds).
+  for (const item of state.items) {
+    const done = state.done.get(item.i);
+    if (!done) continue;
+    tracker.addBytes(done.size, false);
+    tracker.filesDone++;
+    await deliver(rt, verifiedFile(rt, item, done), done);
+  }
+  const queue = new WorkQueue(state.items.filter((item) => !state.done.has(item.i)));
+  for (const item of state.items) {
+    if (!state.done.has(item.i)) emit({ type: 'file', id: item.id, name: item.safePath, state: 'queued', size: item.size });
+  }
+  tracker.start(emit, () => {
+    for (const { item, bytes } of rt.active.values()) {
+      emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: item.size, bytesDone: bytes });
+    }
+  });
+  rt.signal.addEventListener('abort', () => queue.close(), { once: true });
+  const workers = Array.from({ length: Math.max(1, rt.options.concurrency) }, () => worker(rt, queue, local));
+  await Promise.all(workers);
+  tracker.stop();
+  if (rt.fatal) throw rt.fatal;
+  if (rt.signal.aborted) throw new ReelpackError('CANCELLED', 'cancelled');
+  emit(tracker.event());
+
+  const complete = rt.failed.length === 0;
+  let outputs: OutputFile[] = [];
+  if (complete || state.header.allowPartial || state.header.mode === 'folder') {
+    outputs = [...(rt.sink ? await rt.sink.finish({ failed: rt.failed }) : []), ...rt.loose];
+  }
+  await recordFetched(rt.options.catalogDir ?? defaultConfigDir(), state.header.source, [...state.done.entries()].map(([i, d]) => ({
+    id: state.items[i]!.id, size: d.size, sha256: d.sha256, etag: d.etag, fetchedAt: new Date().toISOString(),
+  }))).catch((error: unknown) => emit({ type: 'warning', message: `could not update the catalog: ${(error as Error).message}` }));
+  if (complete || state.header.allowPartial) {
+    await rt.journal.close();
+    await removeJobState(stateDir);
+  }
+  return {
+    type: 'summary',
+    ok: complete,
+    files: state.done.size,
+    bytes: [...state.done.values()].reduce((s, d) => s + d.size, 0),
+    networkBytes: tracker.networkBytes,
+    failed: rt.failed,
+    outputs,
+  };
+}
+
+function verifiedFile(rt: Runtime, item: JobItem, done: DoneFact): VerifiedFile {
+  const local = !isHttpSource(rt.state.header.source);
+  const inPlace = local && rt.state.header.mode === 'zip';
+  const lastModified = done.lastModified ? Date.parse(done.lastModified) : NaN;
+  const created = item.createdAt ? Date.parse(item.createdAt) : NaN;
+  return {
+    id: item.id,
+    safePath: item.safePath,
+    path: inPlace ? item.url : done.finalPath ? join(resolve(rt.options.outDir), done.finalPath) : stagedPath(rt.stateDir, item),
+    size: done.size,
+    sha256: done.sha256,
+    sourceUrl: item.url,
+    etag: done.etag,
+    lastModified: done.lastModified,
+    createdAt: item.createdAt,
+    params: item.params,
+    mtimeMs: Number.isFinite(lastModified) ? lastModified : Number.isFinite(created) ? created : Date.now(),
+  };
+}
+
+async function worker(rt: Runtime, queue: WorkQueue<JobItem>, local: boolean): Promise<void> {
+  const failures = new Map<number, { count: number; attempts: number; checksumRetried: boolean; carry: HashCarry; lastObservedSize?: number }>();
+  for (let item = await queue.take(); item; item = await queue.take()) {
+    const memo = failures.get(item.i) ?? { count: 0, attempts: 0, checksumRetried: false, carry: { hash: null as never, offset: -1 } };
+    failures.set(item.i, memo);
+    const slot = { item, bytes: 0 };
+    rt.active.set(item.i, slot);
+    let attemptBytes = 0;
+    try {
+      rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: item.size, bytesDone: 0 });
+      const part = stagedPath(rt.stateDir, item) + '.part';
+      const onBytes = (n: number) => {
+        slot.bytes += n;
+        attemptBytes += n;
+        rt.tracker.addBytes(n, !local);
+      };
+      const result = local
+        ? await readLocalFile(item.url, rt.state.header.mode === 'zip' ? null : part, { expectedSize: item.size, signal: rt.signal, onBytes })
+        : await downloadAttempt(
+          { url: item.url, partPath: part, expectedSize: item.size, expectedSha256: item.sha256 },
+          {
+            http: rt.http, signal: rt.signal, validator: rt.state.validators.get(item.i), carry: memo.carry, onBytes,
+            onValidator: async (v: Validator) => {
+              rt.state.validators.set(item.i, v);
+              await rt.journal.append({ t: 'validator', i: item.i, ...v });
+            },
+          },
+        );
+      // Bytes already on disk before this attempt count as done too.
+      const resumedBytes = result.size - slot.bytes;
+      if (resumedBytes > 0) rt.tracker.addBytes(resumedBytes, false);
+      if (!local || rt.state.header.mode !== 'zip') await rename(part, stagedPath(rt.stateDir, item));
+      const done: DoneFact = { t: 'done', i: item.i, size: result.size, sha256: result.sha256, etag: result.validator.etag, lastModified: result.validator.lastModified };
+      // Durable before the sink may move or consume the staged file.
+      rt.state.done.set(item.i, done);
+      await rt.journal.append(done, true);
+      rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'verified', size: result.size, bytesDone: result.size });
+      await deliver(rt, verifiedFile(rt, item, done), done);
+      rt.tracker.filesDone++;
+      rt.active.delete(item.i);
+      queue.finish();
+    } catch (thrown) {
+      rt.active.delete(item.i);
+      rt.tracker.addBytes(-slot.bytes, false); // progress of an unfinished file is recounted on success
+      const error = toReelpackError(thrown);
+      if (rt.signal.aborted || error.code === 'CANCELLED') {
+        queue.finish();
+        continue;
+      }
+      if (error.code === 'DISK_FULL' || error.code === 'ZIP_FAILED' || error.code === 'INTERNAL') {
+        rt.fatal ??= error;
+        rt.stop.abort();
+        queue.finish();
+        continue;
+      }
+      memo.attempts++;
+      memo.count = attemptBytes >= progressResetBytes ? 1 : memo.count + 1;
+      let delay: number;
+      if (error instanceof SizeChangedError || error.code === 'STILL_WRITING') {
+        const observed = error instanceof SizeChangedError ? error.observedSize : undefined;
+        if (observed !== undefined && observed === memo.lastObservedSize) {
+          // The same new size twice, a while apart: the file settled. Take its size.
+          rt.tracker.bytesTotal += observed - (item.size ?? 0);
+          item.size = observed;
+          await rt.journal.append({ t: 'size', i: item.i, size: observed });
+          delay = 1;
+        } else {
+          memo.lastObservedSize = observed;
+          delay = Math.max(stillWritingMinDelayMs, retryDelay({ attempt: memo.count, maxRetries: rt.options.retries, code: error.code }));
+          if (memo.count > rt.options.retries) delay = 0;
+        }
+      } else if (error.code === 'CHECKSUM_MISMATCH' && !memo.checksumRetried) {
+        memo.checksumRetried = true; // re-download once, then fail
+        delay = 1;
+      } else {
+        delay = retryDelay({ attempt: memo.count, maxRetries: rt.options.retries, code: error.code, statusCode: error.statusCode, retryAfterMs: error.retryAfterMs });
+      }
+      if (delay > 0 && memo.attempts < maxAttemptsPerFile) {
+        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'retrying', size: item.size, attempt: memo.attempts + 1, retryInMs: delay, reason: error.message });
+        queue.retryLater(item, delay);
+      } else {
+        rt.failed.push({ name: item.safePath, reason: error.message });
+        rt.state.failed.set(item.i, error.message);
+        await rt.journal.append({ t: 'failed', i: item.i, reason: error.message }).catch(() => {});
+        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'failed', size: item.size, reason: error.message });
+        queue.finish();
+      }
+    }
+  }
+}

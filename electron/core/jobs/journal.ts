@@ -1,0 +1,163 @@
+// The job journal: what makes every job crash-safe. An append-only NDJSON file in
+// <out>/.reelpack/; each line is one fact (job header, the frozen selection, a file's
+// validator, a file done or failed). kill -9 can tear only the last line, which is ignored.
+// On reopen the journal is compacted: rewritten to a temp file, fsynced, renamed.
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResultItem, SourceKind } from '../sources/source-types.ts';
+import type { Validator } from '../download/file-download.ts';
+
+export const journalVersion = 1;
+
+export interface JobHeader {
+  t: 'job';
+  v: number;
+  source: string;
+  kind: SourceKind;
+  mode: 'zip' | 'folder' | 'both';
+  zipName?: string | undefined;
+  volumeSize?: number | undefined;
+  allowPartial: boolean;
+  createdAt: string;
+}
+
+/** A selected result with the safe path it was given; `i` is its index in the selection. */
+export interface JobItem extends ResultItem {
+  i: number;
+  safePath: string;
+}
+
+export interface DoneFact {
+  t: 'done';
+  i: number;
+  size: number;
+  sha256: string;
+  etag?: string | undefined;
+  lastModified?: string | undefined;
+  /** Where the loose file landed (folder/both modes), relative to the destination. */
+  finalPath?: string | undefined;
+}
+
+type Fact =
+  | JobHeader
+  | { t: 'items'; items: JobItem[] }
+  | ({ t: 'validator'; i: number } & Validator)
+  | { t: 'size'; i: number; size: number }
+  | DoneFact
+  | { t: 'failed'; i: number; reason: string };
+
+export interface JobState {
+  header: JobHeader;
+  items: JobItem[];
+  validators: Map<number, Validator>;
+  done: Map<number, DoneFact>;
+  failed: Map<number, string>;
+}
+
+export function journalPath(stateDir: string): string {
+  return join(stateDir, 'journal.ndjson');
+}
+
+/** Reads a journal; null when there is none. A torn or garbled line ends the reading. */
+export async function readJournal(stateDir: string): Promise<JobState | null> {
+  let text: string;
+  try {
+    text = await readFile(journalPath(stateDir), 'utf8');
+  } catch {
+    return null;
+  }
+  let state: JobState | null = null;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let fact: Fact;
+    try {
+      fact = JSON.parse(line) as Fact;
+    } catch {
+      break; // torn tail from a crash
+    }
+    if (fact.t === 'job') {
+      state = { header: fact, items: [], validators: new Map(), done: new Map(), failed: new Map() };
+      continue;
+    }
+    if (!state) return null;
+    switch (fact.t) {
+      case 'items':
+        state.items = fact.items;
+        break;
+      case 'validator': {
+        const { t: _t, i, ...validator } = fact;
+        state.validators.set(i, validator);
+        break;
+      }
+      case 'size': {
+        const item = state.items[fact.i];
+        if (item) item.size = fact.size;
+        break;
+      }
+      case 'done':
+        state.done.set(fact.i, fact);
+        state.failed.delete(fact.i);
+        break;
+      case 'failed':
+        state.failed.set(fact.i, fact.reason);
+        break;
+    }
+  }
+  return state && state.items.length > 0 ? state : null;
+}
+
+export class Journal {
+  private readonly file: FileHandle;
+  private chain: Promise<void> = Promise.resolve();
+
+  private constructor(file: FileHandle) {
+    this.file = file;
+  }
+
+  /** Writes a fresh compacted journal for `state` atomically, then opens it for appending. */
+  static async create(stateDir: string, state: Pick<JobState, 'header' | 'items'> & Partial<JobState>): Promise<Journal> {
+    const lines: Fact[] = [state.header, { t: 'items', items: state.items }];
+    for (const [i, v] of state.validators ?? []) if (!state.done?.has(i)) lines.push({ t: 'validator', i, ...v });
+    for (const fact of state.done?.values() ?? []) lines.push(fact);
+    for (const [i, reason] of state.failed ?? []) lines.push({ t: 'failed', i, reason });
+    const path = journalPath(stateDir);
+    const temp = `${path}.tmp`;
+    const file = await open(temp, 'w');
+    try {
+      await file.writeFile(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+    await syncDir(stateDir);
+    return new Journal(await open(path, 'a'));
+  }
+
+  /** Appends a fact; `durable` waits for fsync (used for "done", which gates deleting data). */
+  append(fact: Fact, durable = false): Promise<void> {
+    const line = JSON.stringify(fact) + '\n';
+    this.chain = this.chain.then(async () => {
+      await this.file.write(line);
+      if (durable) await this.file.datasync();
+    });
+    return this.chain;
+  }
+
+  async close(): Promise<void> {
+    await this.chain.catch(() => {});
+    await this.file.close();
+  }
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => null);
+  if (!handle) return;
+  await handle.sync().catch(() => {}); // not supported on every platform (Windows)
+  await handle.close();
+}
+
+export async function removeJobState(stateDir: string): Promise<void> {
+  await rm(stateDir, { recursive: true, force: true });
+}

@@ -1,0 +1,61 @@
+// Bytes, speed and ETA for a job, emitted at a bounded rate (4 per second).
+import type { JobEvent } from './job-events.ts';
+
+export const progressIntervalMs = 250;
+const speedWindowMs = 5000;
+
+export class ProgressTracker {
+  bytesTotal: number;
+  filesTotal: number;
+  bytesDone = 0;
+  filesDone = 0;
+  networkBytes = 0;
+  private samples: Array<{ at: number; bytes: number }> = [];
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(bytesTotal: number, filesTotal: number) {
+    this.bytesTotal = bytesTotal;
+    this.filesTotal = filesTotal;
+  }
+
+  addBytes(bytes: number, fromNetwork: boolean): void {
+    this.bytesDone += bytes;
+    if (fromNetwork) this.networkBytes += bytes;
+  }
+
+  /** Bytes per second over the last few seconds. */
+  speed(now = Date.now()): number {
+    this.samples.push({ at: now, bytes: this.networkBytes });
+    while (this.samples.length > 2 && now - this.samples[0]!.at > speedWindowMs) this.samples.shift();
+    const first = this.samples[0]!;
+    const elapsed = (now - first.at) / 1000;
+    return elapsed > 0.2 ? (this.networkBytes - first.bytes) / elapsed : 0;
+  }
+
+  event(): JobEvent {
+    const speed = this.speed();
+    const left = Math.max(0, this.bytesTotal - this.bytesDone);
+    return {
+      type: 'progress',
+      bytesDone: this.bytesDone,
+      bytesTotal: this.bytesTotal,
+      filesDone: this.filesDone,
+      filesTotal: this.filesTotal,
+      speed: Math.round(speed),
+      etaSeconds: left === 0 ? 0 : speed > 0 ? Math.round(left / speed) : null,
+      networkBytes: this.networkBytes,
+    };
+  }
+
+  start(emit: (event: JobEvent) => void, extra?: () => void): void {
+    this.timer = setInterval(() => {
+      emit(this.event());
+      extra?.();
+    }, progressIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

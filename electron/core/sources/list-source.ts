@@ -1,0 +1,118 @@
+// Lists every result of a source: detects its kind (or takes --kind) and hands off to the adapter.
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ReelpackError } from '../errors.ts';
+import { HttpClient, expectOk, httpError, readText } from '../download/http-client.ts';
+import { withRetry } from '../download/with-retry.ts';
+import { listHttpIndex, parseIndexBody, parseJsonIndex } from './http-index.ts';
+import { listLocalFolder } from './local-folder.ts';
+import { listResultsApi, probeResultsApi } from './results-api.ts';
+import type { ListOptions, Listing, ResultItem, SkippedItem, SourceKind } from './source-types.ts';
+import { parseUrlList } from './url-list.ts';
+
+const maxListBytes = 64 * 1024 * 1024;
+
+export function isHttpSource(source: string): boolean {
+  return /^https?:\/\//i.test(source);
+}
+
+/** Normalises what the user typed: an http(s) URL, or an absolute local path. */
+export function normalizeSource(source: string): string {
+  const trimmed = source.trim();
+  if (trimmed === '') throw new ReelpackError('USAGE', 'no source given: pass a server URL or a local path');
+  if (isHttpSource(trimmed)) {
+    try {
+      return new URL(trimmed).href;
+    } catch {
+      throw new ReelpackError('USAGE', `not a valid URL: ${trimmed}`);
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
+    throw new ReelpackError('USAGE', `unsupported URL scheme (use http or https): ${trimmed}`);
+  }
+  return resolve(trimmed);
+}
+
+export async function listSource(source: string, options: ListOptions, http?: HttpClient): Promise<Listing> {
+  const normalized = normalizeSource(source);
+  const ownClient = !http;
+  const client = http ?? new HttpClient({ token: options.token, stallTimeoutMs: 30_000 });
+  try {
+    const { kind, items, skipped } = isHttpSource(normalized)
+      ? await listHttp(normalized, options, client)
+      : await listLocal(normalized, options);
+    if (items.length === 0) {
+      const why = skipped.length > 0 ? ` (${skipped.length} skipped, e.g. ${skipped[0]!.name}: ${skipped[0]!.reason})` : '';
+      throw new ReelpackError('EMPTY_LISTING', `no downloadable files found at ${normalized}${why}`);
+    }
+    return { source: normalized, kind, items, skipped };
+  } finally {
+    if (ownClient) await client.close();
+  }
+}
+
+type Found = { kind: SourceKind; items: ResultItem[]; skipped: SkippedItem[] };
+
+async function listLocal(path: string, options: ListOptions): Promise<Found> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new ReelpackError('SOURCE_UNUSABLE', `no such file or folder: ${path}`);
+  }
+  if (info.isDirectory()) {
+    if (options.kind && options.kind !== 'folder') throw new ReelpackError('USAGE', `--kind ${options.kind} does not fit a local folder: ${path}`);
+    return { kind: 'folder', ...(await listLocalFolder(path, options.depth)) };
+  }
+  if (options.kind && options.kind !== 'list') throw new ReelpackError('USAGE', `--kind ${options.kind} does not fit a local file (a URL list): ${path}`);
+  if (info.size > maxListBytes) throw new ReelpackError('BAD_LISTING', `URL list is larger than 64 MiB: ${path}`);
+  return { kind: 'list', ...parseUrlList(await readFile(path, 'utf8'), pathToFileURL(path).href) };
+}
+
+async function listHttp(url: string, options: ListOptions, http: HttpClient): Promise<Found> {
+  const { kind, signal } = options;
+  if (kind === 'folder') throw new ReelpackError('USAGE', `--kind folder needs a local path, not a URL: ${url}`);
+  if (kind === 'api') return { kind, ...(await listResultsApi(url, http, { signal })) };
+  if (kind === undefined) {
+    const firstPage = await probeResultsApi(url, http, signal);
+    if (firstPage) return { kind: 'api', ...(await listResultsApi(url, http, { signal, firstPage })) };
+  }
+  const { text, contentType, finalUrl } = await withRetry(async () => {
+    const res = await http.send(url, { headers: { accept: 'application/json;q=0.9, text/html;q=0.8, */*;q=0.1' }, signal });
+    try {
+      expectOk(res);
+    } catch (error) {
+      const e = error as ReelpackError;
+      // Permanent statuses (404…) make the source unusable; transient ones are retried.
+      if (e.statusCode !== undefined && e.statusCode < 500 && e.statusCode !== 429 && e.statusCode !== 408) {
+        throw new ReelpackError('SOURCE_UNUSABLE', `${e.message}: not a results API, folder listing or URL list`, { statusCode: e.statusCode });
+      }
+      throw error;
+    }
+    return { text: await readText(res, maxListBytes), contentType: res.headers['content-type'] ?? '', finalUrl: res.url };
+  }, { retries: 3, signal }).catch((error: unknown) => {
+    const e = httpError(error, url);
+    if (e.code === 'NETWORK' || e.code === 'STALLED') throw new ReelpackError('SOURCE_UNUSABLE', `cannot reach ${url}: ${e.message}`);
+    throw e;
+  });
+  if (kind === 'list') return { kind, ...parseUrlList(text, finalUrl) };
+  if (kind === 'index') return { kind, ...(await listHttpIndex(finalUrl, http, { depth: options.depth, signal, first: parseIndexBody(text, contentType, finalUrl) })) };
+  // Detect: a JSON folder listing, an HTML folder listing, or a URL list (text or JSON).
+  const trimmed = text.trimStart();
+  if (contentType.includes('json') || trimmed.startsWith('[') || trimmed.startsWith('{')) {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new ReelpackError('BAD_LISTING', `${finalUrl} returned malformed JSON`);
+    }
+    const entries = parseJsonIndex(data);
+    if (entries) return { kind: 'index', ...(await listHttpIndex(finalUrl, http, { depth: options.depth, signal, first: entries })) };
+    return { kind: 'list', ...parseUrlList(text, finalUrl) };
+  }
+  if (contentType.includes('html') || /^<(!doctype|html)/i.test(trimmed)) {
+    return { kind: 'index', ...(await listHttpIndex(finalUrl, http, { depth: options.depth, signal, first: parseIndexBody(text, contentType, finalUrl) })) };
+  }
+  return { kind: 'list', ...parseUrlList(text, finalUrl) };
+}

@@ -1,0 +1,41 @@
+// A local or mounted folder (HeyGem users often map the server's data drive). Files are
+// read in place when downloading; nothing is copied to staging first.
+import { lstat, readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { ReelpackError } from '../errors.ts';
+import type { ResultItem, SkippedItem } from './source-types.ts';
+
+/** The folder Reelpack keeps its job state in; never listed as a result. */
+export const stateFolderName = '.reelpack';
+
+export async function listLocalFolder(root: string, depth: number): Promise<{ items: ResultItem[]; skipped: SkippedItem[] }> {
+  const items: ResultItem[] = [];
+  const skipped: SkippedItem[] = [];
+  const walk = async (dir: string, level: number): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (dir === root) throw new ReelpackError('SOURCE_UNUSABLE', `cannot read folder ${root}: ${(error as Error).message}`);
+      skipped.push({ name: relative(root, dir), reason: `unreadable: ${(error as NodeJS.ErrnoException).code ?? 'error'}` });
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      const rel = relative(root, path).split(sep).join('/');
+      if (entry.name === stateFolderName || entry.name.endsWith('.part')) continue;
+      if (entry.isDirectory()) {
+        if (level < depth) await walk(path, level + 1);
+        else skipped.push({ name: rel, reason: `folder deeper than --depth ${depth}` });
+      } else if (entry.isFile()) {
+        const info = await lstat(path);
+        items.push({ id: rel, name: rel, url: path, size: info.size, createdAt: info.mtime.toISOString() });
+      } else if (entry.isSymbolicLink()) {
+        skipped.push({ name: rel, reason: 'symbolic link (not followed)' });
+      }
+    }
+  };
+  await walk(root, 0);
+  return { items, skipped };
+}

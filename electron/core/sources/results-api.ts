@@ -1,0 +1,141 @@
+// Results API adapter: GET {base}/api/results?page=N&page_size=M, every page until `total`.
+import { ReelpackError } from '../errors.ts';
+import { expectOk, readText } from '../download/http-client.ts';
+import type { HttpClient } from '../download/http-client.ts';
+import { withRetry } from '../download/with-retry.ts';
+import type { ResultItem, SkippedItem } from './source-types.ts';
+
+export const requestedPageSize = 100;
+const maxPageBytes = 64 * 1024 * 1024;
+const maxPages = 100_000;
+
+interface ApiPage {
+  items: unknown[];
+  total?: number;
+  page_size?: number;
+}
+
+/** Parses one page body; throws BAD_LISTING when it is not a results page. */
+export function parseApiPage(text: string, url: string): ApiPage {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new ReelpackError('BAD_LISTING', `results API did not return JSON: ${url}`);
+  }
+  if (!data || typeof data !== 'object' || !Array.isArray((data as ApiPage).items)) {
+    throw new ReelpackError('BAD_LISTING', `results API answer has no "items" array: ${url}`);
+  }
+  const page = data as ApiPage;
+  if (page.total !== undefined && (typeof page.total !== 'number' || !Number.isFinite(page.total) || page.total < 0)) {
+    throw new ReelpackError('BAD_LISTING', `results API "total" is not a number (${String(page.total)}): ${url}`);
+  }
+  return page;
+}
+
+export function apiEndpoint(source: string): string {
+  const url = new URL(source);
+  if (/\/api\/results\/?$/.test(url.pathname)) {
+    url.search = '';
+    return url.href;
+  }
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/results`;
+  url.search = '';
+  return url.href;
+}
+
+function pageUrl(endpoint: string, page: number): string {
+  const url = new URL(endpoint);
+  url.searchParams.set('page', String(page));
+  url.searchParams.set('page_size', String(requestedPageSize));
+  return url.href;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+/** Turns a raw API item into a ResultItem, or a reason it cannot be downloaded. */
+export function apiItem(raw: unknown, endpoint: string): ResultItem | SkippedItem {
+  if (!raw || typeof raw !== 'object') return { name: String(raw), reason: 'not an object' };
+  const r = raw as Record<string, unknown>;
+  const urlText = str(r.url);
+  const name = str(r.name) ?? (urlText ? decodeURIComponent(new URL(urlText, endpoint).pathname.split('/').pop() ?? '') : undefined);
+  if (!name) return { name: str(r.id) ?? '(unnamed)', reason: 'no name or url' };
+  const status = str(r.status) ?? 'completed';
+  if (status !== 'completed') return { name, reason: `status is "${status}"` };
+  if (!urlText) return { name, reason: 'no url' };
+  let url: URL;
+  try {
+    url = new URL(urlText, endpoint);
+  } catch {
+    return { name, reason: `bad url "${urlText}"` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { name, reason: `not an http(s) url: ${url.protocol}` };
+  const size = typeof r.size === 'number' && Number.isSafeInteger(r.size) && r.size >= 0 ? r.size : undefined;
+  const sha = str(r.sha256)?.toLowerCase();
+  return {
+    id: str(r.id) ?? url.href,
+    name,
+    url: url.href,
+    size,
+    sha256: sha && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined,
+    createdAt: str(r.created_at),
+    params: r.params,
+  };
+}
+
+/** Reads every page. `firstPage` is the already-fetched page 1 from detection, if any. */
+export async function listResultsApi(
+  source: string,
+  http: HttpClient,
+  options: { signal?: AbortSignal | undefined; firstPage?: ApiPage | undefined },
+): Promise<{ items: ResultItem[]; skipped: SkippedItem[] }> {
+  const endpoint = apiEndpoint(source);
+  const items: ResultItem[] = [];
+  const skipped: SkippedItem[] = [];
+  const seen = new Set<string>();
+  let seenRaw = 0;
+  for (let page = 1; page <= maxPages; page++) {
+    const data = page === 1 && options.firstPage ? options.firstPage : await fetchPage(endpoint, page, http, options.signal);
+    for (const raw of data.items) {
+      const item = apiItem(raw, endpoint);
+      if (!('url' in item)) {
+        skipped.push(item);
+        continue;
+      }
+      // A result inserted while we page can shift another onto the next page twice.
+      if (seen.has(item.id)) continue;
+      seen.add(item.id);
+      items.push(item);
+    }
+    seenRaw += data.items.length;
+    const total = data.total;
+    if (data.items.length === 0 || total === undefined || seenRaw >= total) break;
+  }
+  return { items, skipped };
+}
+
+async function fetchPage(endpoint: string, page: number, http: HttpClient, signal?: AbortSignal): Promise<ApiPage> {
+  const url = pageUrl(endpoint, page);
+  return withRetry(async () => {
+    const res = await http.send(url, { headers: { accept: 'application/json' }, signal });
+    expectOk(res);
+    return parseApiPage(await readText(res, maxPageBytes), url);
+  }, { retries: 4, signal });
+}
+
+export async function probeResultsApi(source: string, http: HttpClient, signal?: AbortSignal): Promise<ApiPage | undefined> {
+  const url = pageUrl(apiEndpoint(source), 1);
+  try {
+    const res = await http.send(url, { headers: { accept: 'application/json' }, signal });
+    if (res.statusCode !== 200 || !(res.headers['content-type'] ?? '').includes('json')) {
+      res.body.destroy();
+      return undefined;
+    }
+    return parseApiPage(await readText(res, maxPageBytes), url);
+  } catch (error) {
+    if ((error as ReelpackError).code === 'CANCELLED') throw error;
+    return undefined;
+  }
+}

@@ -1,0 +1,60 @@
+// URL lists: a text file (one URL a line, `#` comments) or JSON (an array of URLs or of
+// {url, name?, size?, sha256?} objects, or {files: [...]}), local or remote.
+import { ReelpackError } from '../errors.ts';
+import { apiItem } from './results-api.ts';
+import type { ResultItem, SkippedItem } from './source-types.ts';
+
+function nameFromUrl(url: URL): string {
+  const last = url.pathname.split('/').filter(Boolean).pop() ?? url.hostname;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+/** Parses a URL list body. `base` resolves relative URLs (the list's own URL, or a file: URL). */
+export function parseUrlList(text: string, base: string): { items: ResultItem[]; skipped: SkippedItem[] } {
+  const items: ResultItem[] = [];
+  const skipped: SkippedItem[] = [];
+  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
+    let data: unknown;
+    try {
+      data = JSON.parse(trimmed);
+    } catch (error) {
+      throw new ReelpackError('BAD_LISTING', `URL list is not valid JSON (${(error as Error).message}): ${base}`);
+    }
+    const list = Array.isArray(data) ? data : (data as { files?: unknown; items?: unknown }).files ?? (data as { items?: unknown }).items;
+    if (!Array.isArray(list)) throw new ReelpackError('BAD_LISTING', `JSON URL list must be an array or have a "files" array: ${base}`);
+    for (const raw of list) {
+      const entry = typeof raw === 'string' ? { url: raw } : raw;
+      const item = apiItem(entry, base);
+      if ('url' in item) items.push(item);
+      else skipped.push(item);
+    }
+    return { items, skipped };
+  }
+  for (const [index, rawLine] of text.split(/\r?\n/).entries()) {
+    const line = rawLine.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    let url: URL;
+    try {
+      url = new URL(line, base);
+    } catch {
+      skipped.push({ name: line.slice(0, 200), reason: `line ${index + 1}: not a URL` });
+      continue;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      skipped.push({ name: line.slice(0, 200), reason: `line ${index + 1}: not an http(s) URL` });
+      continue;
+    }
+    items.push({ id: url.href, name: nameFromUrl(url), url: url.href });
+  }
+  if (items.length === 0 && skipped.length > 0 && skipped.length === text.split(/\r?\n/).filter((l) => l.trim() && !l.trim().startsWith('#')).length) {
+    throw new ReelpackError('BAD_LISTING', `no line of the URL list is an http(s) URL: ${base}`);
+  }
+  // Several URLs can end in the same file name; names are made unique later (safe-path.ts).
+  const seen = new Set<string>();
+  return { items: items.filter((i) => (seen.has(i.url) ? false : (seen.add(i.url), true))), skipped };
+}

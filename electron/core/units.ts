@@ -1,0 +1,34 @@
+// Byte sizes as people write and read them.
+import { ReelpackError } from './errors.ts';
+
+const multipliers: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** "2g", "4000m", "500k", "1.5G", "123" → bytes (binary units: 1k = 1024). */
+export function parseSize(text: string): number {
+  const m = text.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/);
+  if (!m) throw new ReelpackError('USAGE', `not a size: "${text}" (use e.g. 2g, 4000m, 500k)`);
+  const bytes = Math.floor(Number(m[1]) * multipliers[m[2]!]!);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new ReelpackError('USAGE', `size out of range: "${text}"`);
+  return bytes;
+}
+
+/** Decimal units, as file managers show them: 1.2 GB. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--:--';
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
