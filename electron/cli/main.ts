@@ -12,6 +12,7 @@ import { sourceKinds } from '../core/sources/source-types.ts';
 import type { SourceKind } from '../core/sources/source-types.ts';
 import { formatBytes, parseSize } from '../core/units.ts';
 import { createPrinter } from './progress-printer.ts';
+import { verifyArchive } from '../core/bundle/verify-archive.ts';
 
 const usageCodes = new Set<ErrorCode>(['USAGE', 'SOURCE_UNUSABLE', 'BAD_LISTING', 'EMPTY_LISTING', 'LOCKED', 'JOB_MISMATCH']);
 
@@ -114,6 +115,24 @@ export function buildProgram(): Command {
       } catch (error) {
         fail(error, flags.json);
       }
+    });
+
+  program.command('verify')
+    .description('re-check archives against their manifest.json (sizes, CRC-32, SHA-256); exit 1 if any is damaged')
+    .argument('<zip...>')
+    .option('--json', 'print the results as JSON', false)
+    .action(async (paths: string[], flags: { json: boolean }) => {
+      let allOk = true;
+      for (const path of paths) {
+        const check = await verifyArchive(resolve(path)).catch((error: unknown) => ({ ok: false, entries: 0, problems: [toReelpackError(error).message] }));
+        allOk &&= check.ok;
+        if (flags.json) process.stdout.write(JSON.stringify({ path, ...check }) + '\n');
+        else {
+          process.stdout.write(`${check.ok ? 'OK' : 'DAMAGED'}  ${path} (${check.entries} entries)\n`);
+          for (const problem of check.problems) process.stdout.write(`  ${problem}\n`);
+        }
+      }
+      process.exitCode = allOk ? 0 : 1;
     });
 
   return program;

@@ -6,9 +6,9 @@ const multipliers: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2
 /** "2g", "4000m", "500k", "1.5G", "123" → bytes (binary units: 1k = 1024). */
 export function parseSize(text: string): number {
   const m = text.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/);
-  if (!m) throw new ReelpackError('USAGE', `not a size: "${text}" (use e.g. 2g, 4000m, 500k)`);
+  if (!m) throw new ReelpackError('USAGE', `bad size: "${text}" (use e.g. 2g, 4000m, 500k)`);
   const bytes = Math.floor(Number(m[1]) * multipliers[m[2]!]!);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new ReelpackError('USAGE', `size out of range: "${text}"`);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new ReelpackError('USAGE', `bad size: "${text}" (out of range)`);
   return bytes;
 }
 

@@ -44,6 +44,8 @@ export interface DemoServerOptions {
   /** Requests seen, for assertions. */
   log?: Array<{ method: string; url: string; range?: string | undefined; ifRange?: string | undefined; status: number }>;
   token?: string;
+  /** Throttle each response body to this many bytes per second (to interrupt downloads mid-way). */
+  rateBytesPerSec?: number;
 }
 
 export interface DemoServer {
@@ -132,7 +134,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return done(404);
     }
-    const status = serveFile(req, res, file, fault, (n) => (sent += n));
+    const status = serveFile(req, res, file, fault, (n) => (sent += n), options.rateBytesPerSec);
     done(status);
   });
   server.keepAliveTimeout = 5000;
@@ -156,7 +158,7 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   };
 }
 
-function serveFile(req: IncomingMessage, res: ServerResponse, file: DemoFile, fault: Fault | undefined, count: (n: number) => void): number {
+function serveFile(req: IncomingMessage, res: ServerResponse, file: DemoFile, fault: Fault | undefined, count: (n: number) => void, rate?: number): number {
   const total = file.data.length;
   const headers: Record<string, string> = {
     'content-type': 'video/mp4', etag: file.etag, 'last-modified': file.lastModified, 'accept-ranges': 'bytes',
@@ -195,9 +197,32 @@ function serveFile(req: IncomingMessage, res: ServerResponse, file: DemoFile, fa
     });
     return status;
   }
+  if (rate) {
+    sendThrottled(res, body, rate, count);
+    return status;
+  }
   count(body.length);
   res.end(body);
   return status;
+}
+
+function sendThrottled(res: ServerResponse, body: Buffer, rate: number, count: (n: number) => void): void {
+  const chunk = 16 * 1024;
+  const interval = Math.max(1, (chunk / rate) * 1000);
+  let offset = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer);
+    const piece = body.subarray(offset, offset + chunk);
+    offset += piece.length;
+    count(piece.length);
+    if (offset >= body.length) {
+      clearInterval(timer);
+      res.end(piece);
+    } else {
+      res.write(piece);
+    }
+  }, interval);
+  res.on('close', () => clearInterval(timer));
 }
 
 // Run as a program: start on a port and print how to use it.

@@ -3,9 +3,11 @@
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, stat, truncate, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { ReelpackError } from '../errors.ts';
-import { httpError, statusError } from './http-client.ts';
+import { discard, httpError, statusError } from './http-client.ts';
 import type { HttpClient, HttpResponse } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
 
@@ -103,23 +105,33 @@ export async function downloadAttempt(target: DownloadTarget, ctx: DownloadConte
     await truncate(target.partPath, 0);
     offset = 0;
   }
+  // Everything slow happens before the request: once headers arrive, the body must be
+  // consumed at once, or bytes that arrive just before a connection drop are lost.
+  const prefixHash = offset === 0 ? undefined : ctx.carry?.offset === offset ? ctx.carry.hash.copy() : await hashPrefix(target.partPath, offset);
   const headers: Record<string, string> = { 'accept-encoding': 'identity' };
   if (offset > 0 && ifRange) {
     headers.range = `bytes=${offset}-`;
     headers['if-range'] = ifRange;
   }
-  const res = await ctx.http.send(target.url, { headers, signal: ctx.signal });
-  return receive(target, ctx, res, offset);
+  const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT);
+  try {
+    const res = await ctx.http.send(target.url, { headers, signal: ctx.signal });
+    return await receive(target, ctx, res, offset, file, prefixHash);
+  } finally {
+    await file.close();
+  }
 }
 
-async function receive(target: DownloadTarget, ctx: DownloadContext, res: HttpResponse, requestedOffset: number): Promise<DownloadResult> {
+async function receive(
+  target: DownloadTarget, ctx: DownloadContext, res: HttpResponse, requestedOffset: number, file: FileHandle, prefixHash: Hash | undefined,
+): Promise<DownloadResult> {
   let offset = requestedOffset;
   let total: number | undefined;
   if (res.statusCode === 206) {
     const range = parseContentRange(res.headers['content-range']);
     if (!range || range.start !== offset || range.end < range.start) {
-      res.body.destroy();
-      await truncate(target.partPath, 0).catch(() => {});
+      discard(res);
+      await file.truncate(0);
       throw new ReelpackError('BAD_RESPONSE', `server answered a range request with the wrong range (${res.headers['content-range'] ?? 'none'}): ${target.url}`);
     }
     total = range.total;
@@ -128,21 +140,19 @@ async function receive(target: DownloadTarget, ctx: DownloadContext, res: HttpRe
     const length = res.headers['content-length'];
     total = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
   } else if (res.statusCode === 416) {
-    res.body.destroy();
+    discard(res);
     const totalNow = Number(res.headers['content-range']?.match(/^bytes \*\/(\d+)$/)?.[1] ?? NaN);
-    if (totalNow === offset && (target.expectedSize === undefined || target.expectedSize === offset)) {
-      // The part was already complete when we were interrupted.
-      const hash = ctx.carry?.offset === offset ? ctx.carry.hash : await hashPrefix(target.partPath, offset);
-      return finish(target, ctx, hash, offset, ctx.validator ?? {}, 0);
+    if (totalNow === offset && prefixHash && (target.expectedSize === undefined || target.expectedSize === offset)) {
+      return finish(target, ctx, prefixHash, offset, ctx.validator ?? {}, 0); // complete before we were interrupted
     }
-    await truncate(target.partPath, 0).catch(() => {});
+    await file.truncate(0);
     throw new ReelpackError('BAD_RESPONSE', `server refused the range request (416); restarting the file: ${target.url}`);
   } else {
-    res.body.destroy();
+    discard(res);
     throw statusError(res);
   }
   if (total !== undefined && target.expectedSize !== undefined && total !== target.expectedSize) {
-    res.body.destroy();
+    discard(res);
     throw new SizeChangedError(target.url, target.expectedSize, total);
   }
   const validator: Validator = {
@@ -150,44 +160,70 @@ async function receive(target: DownloadTarget, ctx: DownloadContext, res: HttpRe
     lastModified: res.headers['last-modified'],
     digestSha256: parseDigestSha256(res.headers) ?? (offset > 0 ? ctx.validator?.digestSha256 : undefined),
   };
-  await ctx.onValidator(validator);
-
-  const file = await open(target.partPath, offset === 0 ? 'w' : 'r+');
+  const hash = offset === 0 ? createHash('sha256') : prefixHash!;
+  const expectedLength = total === undefined ? undefined : total - offset;
+  // The journal must hold the validator before any body byte reaches the file.
+  // A 200 replaces whatever the part held. Both happen before the first block is written,
+  // while the body is already being read (nothing may be awaited before the listeners below).
+  const ready = Promise.all([ctx.onValidator(validator), offset === 0 ? file.truncate(0) : undefined]).then(() => {});
+  const writer = new BufferedFileWriter(file, offset, ready);
   let received = 0;
   try {
-    const hash = offset === 0 ? createHash('sha256') : ctx.carry?.offset === offset ? ctx.carry.hash.copy() : await hashPrefix(target.partPath, offset);
-    const expectedLength = total === undefined ? undefined : total - offset;
-    const writer = new BufferedFileWriter(file, offset);
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    // 'data' events, not for-await: an async iterator drops chunks already received when
+    // the socket then fails, and those bytes are worth keeping for the resume.
+    await new Promise<void>((resolve, reject) => {
+      const body = res.body;
+      let waiting: Promise<void> | null = null;
+      let ended = false;
+      body.on('data', (chunk: Buffer) => {
         if (expectedLength !== undefined && received + chunk.length > expectedLength) {
-          throw new ReelpackError('BAD_RESPONSE', `server sent more bytes than announced (${total}): ${target.url}`);
+          body.destroy(new ReelpackError('BAD_RESPONSE', `server sent more bytes than announced (${total}): ${target.url}`));
+          return;
         }
         hash.update(chunk);
-        await writer.write(chunk);
         received += chunk.length;
         ctx.onBytes(chunk.length);
-      }
-      await writer.flush();
-    } catch (error) {
-      res.body.destroy();
-      await writer.flush().catch(() => {});
-      // Keep what arrived intact so the next attempt resumes; remember its hash.
-      if (ctx.carry) {
-        ctx.carry.hash = hash;
-        ctx.carry.offset = offset + received;
-      }
-      if ((error as ReelpackError).code === 'BAD_RESPONSE') await file.truncate(offset).catch(() => {});
-      throw httpError(error, target.url);
+        // A paused stream can still hand over a chunk already in flight: queue it behind the wait.
+        const wait = waiting ? waiting.then(() => writer.write(chunk)) : writer.write(chunk);
+        if (!wait) return;
+        body.pause();
+        const current: Promise<void> = wait.then(() => {
+          if (waiting !== current) return;
+          waiting = null;
+          body.resume();
+        }, (error: unknown) => void body.destroy(error as Error));
+        waiting = current;
+      });
+      body.once('end', () => {
+        ended = true;
+        void (waiting ?? Promise.resolve()).then(resolve, reject);
+      });
+      body.once('error', reject);
+      body.once('close', () => {
+        if (!ended) reject(new ReelpackError('NETWORK', `connection closed early: ${target.url}`));
+      });
+      if (body.errored) reject(body.errored);
+      else if (body.destroyed && !body.readableEnded) reject(new ReelpackError('NETWORK', `connection closed early: ${target.url}`));
+    });
+    await writer.flush();
+  } catch (error) {
+    res.body.on('error', () => {});
+    res.body.destroy();
+    await writer.flush().catch(() => {});
+    if ((error as ReelpackError).code === 'BAD_RESPONSE') {
+      await file.truncate(offset).catch(() => {});
+    } else if (ctx.carry) {
+      // Keep what arrived so the next attempt resumes from it, with its hash.
+      ctx.carry.hash = hash;
+      ctx.carry.offset = offset + received;
     }
-    if (expectedLength !== undefined && received !== expectedLength) {
-      throw new ReelpackError('SIZE_MISMATCH', `server sent ${received} of ${expectedLength} announced bytes: ${target.url}`);
-    }
-    await file.datasync();
-    return await finish(target, ctx, hash, offset + received, validator, received);
-  } finally {
-    await file.close();
+    throw httpError(error, target.url);
   }
+  if (expectedLength !== undefined && received !== expectedLength) {
+    throw new ReelpackError('SIZE_MISMATCH', `server sent ${received} of ${expectedLength} announced bytes: ${target.url}`);
+  }
+  await file.datasync();
+  return finish(target, ctx, hash, offset + received, validator, received);
 }
 
 async function finish(target: DownloadTarget, ctx: DownloadContext, hash: Hash, size: number, validator: Validator, networkBytes: number): Promise<DownloadResult> {

@@ -12,33 +12,48 @@ export class BufferedFileWriter {
   private spare: Buffer | null = Buffer.allocUnsafe(writeBlockBytes);
   private used = 0;
   private pending: Promise<void> | null = null;
+  private readonly gate: Promise<void>;
 
-  constructor(file: FileHandle, position: number) {
+  /** `gate`: nothing reaches the file before it resolves (the journal must know the validator first). */
+  constructor(file: FileHandle, position: number, gate: Promise<void> = Promise.resolve()) {
     this.file = file;
     this.position = position;
+    this.gate = gate;
+    gate.catch(() => {});
   }
 
-  /** Copies `chunk` in; resolves at once unless a block must wait for the previous write. */
-  async write(chunk: Uint8Array): Promise<void> {
+  /**
+   * Copies `chunk` in; the caller must not write again until a returned promise settles. Returns undefined when the caller may go on at once, or a promise
+   * when it must wait (a full block is queued behind the one being written).
+   */
+  write(chunk: Uint8Array): Promise<void> | undefined {
     let offset = 0;
     while (offset < chunk.length) {
+      if (this.used === writeBlockBytes) {
+        if (this.pending) {
+          const rest = chunk.subarray(offset);
+          return this.pending.then(() => this.write(rest));
+        }
+        this.startFlush();
+      }
       const n = Math.min(chunk.length - offset, writeBlockBytes - this.used);
       this.current.set(chunk.subarray(offset, offset + n), this.used);
       this.used += n;
       offset += n;
-      if (this.used === writeBlockBytes) await this.flushBlock();
     }
+    if (this.used === writeBlockBytes && !this.pending) this.startFlush();
+    return undefined;
   }
 
   /** Writes everything buffered and waits for it. */
   async flush(): Promise<void> {
-    if (this.used > 0) await this.flushBlock();
+    await this.gate;
     await this.pending;
-    this.pending = null;
+    if (this.used > 0) this.startFlush();
+    await this.pending;
   }
 
-  private async flushBlock(): Promise<void> {
-    await this.pending; // at most one block in flight
+  private startFlush(): void {
     const block = this.current;
     const length = this.used;
     const position = this.position;
@@ -46,11 +61,13 @@ export class BufferedFileWriter {
     this.current = this.spare ?? Buffer.allocUnsafe(writeBlockBytes);
     this.spare = null;
     this.used = 0;
-    this.pending = writeFully(this.file, block, length, position).then(() => {
+    const pending = this.gate.then(() => writeFully(this.file, block, length, position)).then(() => {
       this.spare = block;
+      if (this.pending === pending) this.pending = null;
     });
-    // Surface a write error (ENOSPC…) on the next call rather than as an unhandled rejection.
-    this.pending.catch(() => {});
+    this.pending = pending;
+    // A write error (ENOSPC…) surfaces from the next write()/flush(), not as an unhandled rejection.
+    pending.catch(() => {});
   }
 }
 

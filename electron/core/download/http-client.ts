@@ -105,7 +105,7 @@ export class HttpClient {
       }
       const location = res.headers.location;
       if (res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304 && location) {
-        res.body.destroy();
+        discard(res);
         const next = new URL(Array.isArray(location) ? location[0]! : location, current).href;
         if (hop + 1 > maxRedirects || seen.has(next)) {
           throw new ReelpackError('BAD_REDIRECT', `too many redirects or a redirect loop at ${current}`);
@@ -123,10 +123,16 @@ export class HttpClient {
   }
 }
 
+/** Drops a response body we do not want; destroying it must not surface as an error. */
+export function discard(res: Pick<HttpResponse, 'body'>): void {
+  res.body.on('error', () => {});
+  res.body.destroy();
+}
+
 /** Throws HTTP_STATUS (with Retry-After) for a non-2xx response, after discarding its body. */
 export function expectOk(res: HttpResponse): void {
   if (res.statusCode >= 200 && res.statusCode < 300) return;
-  res.body.destroy();
+  discard(res);
   throw statusError(res);
 }
 
@@ -145,7 +151,7 @@ export async function readText(res: HttpResponse, maxBytes: number): Promise<str
     for await (const chunk of res.body) {
       total += (chunk as Buffer).length;
       if (total > maxBytes) {
-        res.body.destroy();
+        discard(res);
         throw new ReelpackError('BAD_LISTING', `listing is larger than ${Math.round(maxBytes / 1048576)} MiB: ${res.url}`);
       }
       chunks.push(chunk as Buffer);

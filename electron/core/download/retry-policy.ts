@@ -20,7 +20,8 @@ export const retryCapMs = 30_000;
 /** A Retry-After longer than this is treated as "give up for now" rather than obeyed. */
 export const retryAfterCapMs = 10 * 60_000;
 
-const retryableCodes = new Set<ErrorCode>(['NETWORK', 'STALLED', 'BAD_RESPONSE', 'SIZE_MISMATCH', 'STILL_WRITING', 'CHECKSUM_MISMATCH']);
+const retryableCodes = new Set<ErrorCode>(['NETWORK', 'STALLED', 'BAD_RESPONSE', 'SIZE_MISMATCH', 'STILL_WRITING']);
+// CHECKSUM_MISMATCH is not here: the job runner re-downloads such a file exactly once.
 // Statuses worth another try; everything else (401, 403, 404, 410, other 4xx) is permanent.
 const retryableStatuses = new Set([408, 425, 429, 500, 502, 503, 504]);
 

@@ -1,7 +1,7 @@
 // Runs one job: list (or reload the journal), download with N workers, verify, hand each
 // file to the output sink, finish, clean up. Crash-safe: run the same job again after any
 // interruption and it continues from the journal and the .part files.
-import { mkdir, rename, stat, statfs } from 'node:fs/promises';
+import { mkdir, rename, stat, statfs, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import type { ErrorData } from '../errors.ts';
@@ -87,6 +87,8 @@ interface Runtime {
   signal: AbortSignal;
   failed: FailedFile[];
   active: Map<number, { item: JobItem; bytes: number }>;
+  /** Per file: failures in a row without progress, attempts in all, and the hash carried between attempts. */
+  attempts: Map<number, { count: number; attempts: number; checksumRetried: boolean; carry: HashCarry; lastObservedSize?: number }>;
   fatal: ReelpackError | null;
   stop: AbortController;
 }
@@ -113,7 +115,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const tracker = new ProgressTracker(bytesTotal, state.items.length);
     await checkFreeSpace(outDir, state, stateDir);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
-    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, emit, signal: stop.signal, failed: [], active: new Map(), fatal: null, stop };
+    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop };
     return await execute(rt);
   } catch (error) {
     const err = toReelpackError(error);
@@ -184,8 +186,7 @@ async function checkFreeSpace(outDir: string, state: JobState, stateDir: string)
     const have = await stat(stagedPath(stateDir, item) + '.part').then((s) => s.size, () => 0);
     pending += Math.max(0, (item.size ?? 0) - have);
   }
-  const local = !isHttpSource(state.header.source);
-  const downloads = local && state.header.mode === 'zip' ? 0 : pending;
+  const downloads = state.header.mode === 'zip' && state.items.every((i) => !isHttpSource(i.url)) ? 0 : pending;
   const archive = state.header.mode === 'folder' ? 0 : state.items.reduce((s, i) => s + (i.size ?? 0), 0);
   const needed = downloads + archive;
   const fs = await statfs(outDir);
@@ -207,6 +208,14 @@ async function createArchiveSink(options: JobOptions, state: JobState, outDir: s
       expectedFiles: state.items.length,
       expectedBytes: state.items.reduce((s, i) => s + (i.size ?? 0), 0),
       spawnWorker: options.spawnZipWorker as never,
+      // Staged copies of files safely inside a finished, verified volume are not needed any more.
+      onReleased: (ids) => {
+        if (state.header.mode !== 'zip') return;
+        const released = new Set(ids);
+        for (const item of state.items) {
+          if (released.has(item.id) && isHttpSource(item.url)) void unlink(stagedPath(stateDir, item)).catch(() => {});
+        }
+      },
     },
   );
 }
@@ -229,7 +238,6 @@ async function deliver(rt: Runtime, file: VerifiedFile, done: DoneFact): Promise
 
 async function execute(rt: Runtime): Promise<JobSummary> {
   const { state, tracker, emit, stateDir } = rt;
-  const local = !isHttpSource(state.header.source);
   await mkdir(join(stateDir, 'files'), { recursive: true });
   // Files finished by an earlier run go to the sink again (it skips what it already holds).
   for (const item of state.items) {
@@ -249,7 +257,7 @@ async function execute(rt: Runtime): Promise<JobSummary> {
     }
   });
   rt.signal.addEventListener('abort', () => queue.close(), { once: true });
-  const workers = Array.from({ length: Math.max(1, rt.options.concurrency) }, () => worker(rt, queue, local));
+  const workers = Array.from({ length: Math.max(1, rt.options.concurrency) }, () => worker(rt, queue));
   await Promise.all(workers);
   tracker.stop();
   if (rt.fatal) throw rt.fatal;
@@ -280,8 +288,7 @@ async function execute(rt: Runtime): Promise<JobSummary> {
 }
 
 function verifiedFile(rt: Runtime, item: JobItem, done: DoneFact): VerifiedFile {
-  const local = !isHttpSource(rt.state.header.source);
-  const inPlace = local && rt.state.header.mode === 'zip';
+  const inPlace = !isHttpSource(item.url) && rt.state.header.mode === 'zip';
   const lastModified = done.lastModified ? Date.parse(done.lastModified) : NaN;
   const created = item.createdAt ? Date.parse(item.createdAt) : NaN;
   return {
@@ -299,14 +306,14 @@ function verifiedFile(rt: Runtime, item: JobItem, done: DoneFact): VerifiedFile 
   };
 }
 
-async function worker(rt: Runtime, queue: WorkQueue<JobItem>, local: boolean): Promise<void> {
-  const failures = new Map<number, { count: number; attempts: number; checksumRetried: boolean; carry: HashCarry; lastObservedSize?: number }>();
+async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
   for (let item = await queue.take(); item; item = await queue.take()) {
-    const memo = failures.get(item.i) ?? { count: 0, attempts: 0, checksumRetried: false, carry: { hash: null as never, offset: -1 } };
-    failures.set(item.i, memo);
+    const memo = rt.attempts.get(item.i) ?? { count: 0, attempts: 0, checksumRetried: false, carry: { hash: null as never, offset: -1 } };
+    rt.attempts.set(item.i, memo);
     const slot = { item, bytes: 0 };
     rt.active.set(item.i, slot);
     let attemptBytes = 0;
+    const local = !isHttpSource(item.url);
     try {
       rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: item.size, bytesDone: 0 });
       const part = stagedPath(rt.stateDir, item) + '.part';

@@ -85,6 +85,9 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
     } catch (error) {
       const e = error as ReelpackError;
       // Permanent statuses (404…) make the source unusable; transient ones are retried.
+      if (e.statusCode === 401 || e.statusCode === 403) {
+        throw new ReelpackError('SOURCE_UNUSABLE', `${e.message}: the server refused access; pass --token (or REELPACK_TOKEN)`, { statusCode: e.statusCode });
+      }
       if (e.statusCode !== undefined && e.statusCode < 500 && e.statusCode !== 429 && e.statusCode !== 408) {
         throw new ReelpackError('SOURCE_UNUSABLE', `${e.message}: not a results API, folder listing or URL list`, { statusCode: e.statusCode });
       }

@@ -1,6 +1,6 @@
 // Results API adapter: GET {base}/api/results?page=N&page_size=M, every page until `total`.
 import { ReelpackError } from '../errors.ts';
-import { expectOk, readText } from '../download/http-client.ts';
+import { discard, expectOk, readText } from '../download/http-client.ts';
 import type { HttpClient } from '../download/http-client.ts';
 import { withRetry } from '../download/with-retry.ts';
 import type { ResultItem, SkippedItem } from './source-types.ts';
@@ -130,7 +130,7 @@ export async function probeResultsApi(source: string, http: HttpClient, signal?:
   try {
     const res = await http.send(url, { headers: { accept: 'application/json' }, signal });
     if (res.statusCode !== 200 || !(res.headers['content-type'] ?? '').includes('json')) {
-      res.body.destroy();
+      discard(res);
       return undefined;
     }
     return parseApiPage(await readText(res, maxPageBytes), url);

@@ -1,0 +1,76 @@
+// Archive file names: the default name, volume names, a free name that never overwrites
+// an existing file (" (2)" suffix), and a rename that refuses to replace anything.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ReelpackError } from '../errors.ts';
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** `{host}_results_{yyyyMMdd_HHmm}` (no extension): host from the URL, folder name for local sources. */
+export function defaultArchiveBase(source: { url: string; kind: string }, now = new Date()): string {
+  let host = '';
+  if (source.kind === 'folder') {
+    host = path.basename(source.url.replace(/[\\/]+$/, ''));
+  } else {
+    try {
+      host = new URL(source.url).hostname;
+    } catch {
+      host = path.basename(source.url);
+    }
+  }
+  host = host.replace(/^\[|\]$/g, '').replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '') || 'reelpack';
+  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}_${pad(now.getHours())}${pad(now.getMinutes())}`;
+  return `${host}_results_${stamp}`;
+}
+
+/** Splits a --zip value (name or path, ".zip" optional) into the folder and the base name. */
+export function splitArchivePath(outDir: string, zipName: string): { dir: string; base: string } {
+  const full = path.resolve(outDir, zipName);
+  return { dir: path.dirname(full), base: path.basename(full).replace(/\.zip$/i, '') };
+}
+
+/** `<base>.zip` for a single archive, `<base>.part<N>.zip` for volume N. */
+export function archiveFileName(base: string, volume: number | null): string {
+  return volume === null ? `${base}.zip` : `${base}.part${volume}.zip`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** True when `dir` holds anything that belongs to an archive (set) named `base`. */
+function baseIsTaken(names: readonly string[], base: string): boolean {
+  const own = new RegExp(`^${escapeRegExp(base)}(\\.part\\d+)?\\.zip(\\.part)?$`, 'i');
+  return names.some((name) => own.test(name));
+}
+
+/** `base`, else `base (2)`, `base (3)`…: the first base no existing file in `dir` belongs to. */
+export async function chooseFreeBase(dir: string, base: string): Promise<string> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  if (!baseIsTaken(names, base)) return base;
+  for (let n = 2; ; n++) {
+    const candidate = `${base} (${n})`;
+    if (!baseIsTaken(names, candidate)) return candidate;
+  }
+}
+
+const noHardLinks = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
+
+/**
+ * Renames `from` to `to` unless `to` exists. A hard link fails atomically on an existing target;
+ * file systems without hard links (FAT, exFAT) fall back to check-then-rename.
+ */
+export async function renameNoOverwrite(from: string, to: string): Promise<void> {
+  try {
+    await fs.link(from, to);
+    await fs.unlink(from);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new ReelpackError('ZIP_FAILED', `archive name already taken: ${to}`);
+    if (!code || !noHardLinks.has(code)) throw error;
+  }
+  const exists = await fs.stat(to).then(() => true, () => false);
+  if (exists) throw new ReelpackError('ZIP_FAILED', `archive name already taken: ${to}`);
+  await fs.rename(from, to);
+}

@@ -1,0 +1,367 @@
+// The ZIP output sink: verified files go into archives as they arrive, in a separate worker
+// process, so zipping overlaps downloading and the app never stutters.
+//
+// Flow: add() queues a file into the open volume (or closes it and opens the next when the file
+// would push it past the limit); the worker streams entries as it gets them. Closing a volume
+// waits for its entries' CRC-32s, sends manifest.json + SHA256SUMS, and the worker fsyncs and
+// reads the archive back; then "<name>.zip.part" is renamed (never over an existing file), the
+// volume is recorded in the crash-safe state, and its staged files are released. finish() closes
+// the last volume with the complete manifest (see manifest.ts for how volumes name the set).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ReelpackError, toReelpackError } from '../errors.ts';
+import type { FailedFile, OutputFile } from '../jobs/job-events.ts';
+import type { OutputSink, SinkContext, VerifiedFile } from '../jobs/output-sink.ts';
+import { safeRelativePath } from '../names/safe-path.ts';
+import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
+import { archiveFileName, chooseFreeBase, defaultArchiveBase, renameNoOverwrite, splitArchivePath } from './archive-naming.ts';
+import { loadBundleState, saveBundleState, syncFolder } from './bundle-state.ts';
+import type { BundleState, FinishedVolume } from './bundle-state.ts';
+import { shouldCompress } from './compression-policy.ts';
+import { forkZipWorker } from './fork-zip-worker.ts';
+import { checkFreeSpace, formatBytes } from './free-space.ts';
+import { checksumsLine, checksumsName, fileLine, manifestFileRecord, manifestFormat, manifestName, manifestVersion, serializeManifest } from './manifest.ts';
+import type { ManifestHeader, ManifestVolume } from './manifest.ts';
+import { VolumePlan } from './volume-plan.ts';
+import { ZipWorkerClient } from './zip-worker-client.ts';
+
+export interface ZipSinkOptions {
+  /** --zip: archive name or path; default `{host}_results_{yyyyMMdd_HHmm}.zip` in the output folder. */
+  zipName?: string | undefined;
+  /** Bytes (see parseSize); each volume, headers and manifest included, stays within it. */
+  volumeSize?: number | undefined;
+  expectedFiles: number;
+  expectedBytes: number;
+  /** Starts the worker; default child_process.fork of zip-worker.ts with this Node. */
+  spawnWorker?: (() => ZipWorkerHandle) | undefined;
+  /** Files now inside a complete, verified, recorded archive: their staged copies may go. */
+  onReleased?: ((ids: string[]) => void) | undefined;
+}
+
+/** Smallest --volume-size accepted: room for headers and a manifest. */
+export const minVolumeSize = 64 * 1024;
+const progressIntervalMs = 100;
+const reservedNames = new Set([manifestName.toLowerCase(), checksumsName.toLowerCase()]);
+// Fixed-width stand-ins for values known only at close, so the planned manifest is never shorter.
+const longestDate = '0000-00-00T00:00:00.000Z';
+const longestNumber = Number.MAX_SAFE_INTEGER;
+
+export function createZipSink(ctx: SinkContext, options: ZipSinkOptions): OutputSink {
+  return new ZipSink(ctx, options);
+}
+
+interface OpenVolume {
+  archiveId: number;
+  volume: number | null;
+  fileName: string;
+  partPath: string;
+  plan: VolumePlan;
+  oversize: boolean;
+  crcs: Map<string, number>;
+  allRead: (() => void) | null;
+}
+
+class ZipSink implements OutputSink {
+  private readonly ctx: SinkContext;
+  private readonly options: ZipSinkOptions;
+  private readonly limit: number | null;
+  private started: Promise<void> | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  private fatal: ReelpackError | null = null;
+  private state!: BundleState;
+  private client: ZipWorkerClient | null = null;
+  private current: OpenVolume | null = null;
+  private nextArchiveId = 1;
+  /** Set-wide entry names (collision keys) → file id. */
+  private readonly names = new Map<string, string>();
+  /** Files in finished volumes: id → SHA-256. */
+  private readonly held = new Map<string, string>();
+  private readonly accepted = new Set<string>();
+  private bytesBefore = 0;
+  private entriesBefore = 0;
+  private lastProgress = 0;
+
+  constructor(ctx: SinkContext, options: ZipSinkOptions) {
+    this.ctx = ctx;
+    this.options = options;
+    this.limit = options.volumeSize ?? null;
+    if (this.limit !== null && !(this.limit >= minVolumeSize)) {
+      throw new ReelpackError('USAGE', `volume size too small: ${this.limit} bytes (at least ${minVolumeSize})`);
+    }
+    ctx.signal.addEventListener('abort', () => void this.abort(), { once: true });
+  }
+
+  async add(file: VerifiedFile): Promise<void> {
+    this.throwIfStopped();
+    await this.start();
+    if (this.accepted.has(file.id)) return;
+    this.accepted.add(file.id);
+    this.enqueue(() => this.place(file)).catch(() => {});
+  }
+
+  async finish(result: { failed: FailedFile[] }): Promise<OutputFile[]> {
+    this.throwIfStopped();
+    await this.start();
+    if (!this.state.outputs) {
+      await this.enqueue(async () => {
+        const singleDone = this.limit === null && this.state.volumes.length > 0;
+        if (!singleDone) await this.closeVolume(this.current ?? this.openVolume(), result.failed);
+      });
+      this.state.outputs = this.state.volumes.map((v) => ({ path: path.join(this.state.dir, v.fileName), size: v.size, sha256: v.sha256 }));
+      await saveBundleState(this.ctx.stateDir, this.state);
+    }
+    await this.client?.shutdown();
+    for (const output of this.state.outputs) this.ctx.emit({ type: 'output', ...output });
+    return this.state.outputs;
+  }
+
+  async abort(): Promise<void> {
+    this.setFatal(new ReelpackError('CANCELLED', 'cancelled'));
+    await this.client?.cancel();
+    if (this.current) await fs.rm(this.current.partPath, { force: true });
+  }
+
+  private throwIfStopped(): void {
+    if (this.ctx.signal.aborted) this.setFatal(new ReelpackError('CANCELLED', 'cancelled'));
+    if (this.fatal) throw this.fatal;
+  }
+
+  private setFatal(error: ReelpackError): void {
+    if (this.fatal) return;
+    this.fatal = error;
+    this.current?.allRead?.();
+    void this.client?.cancel();
+  }
+
+  private enqueue(operation: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(() => {
+      if (this.fatal) throw this.fatal;
+      return operation();
+    });
+    this.queue = run.catch((error: unknown) => this.setFatal(toReelpackError(error)));
+    return run.then(() => {
+      if (this.fatal) throw this.fatal;
+    });
+  }
+
+  private start(): Promise<void> {
+    this.started ??= this.init();
+    return this.started;
+  }
+
+  private async init(): Promise<void> {
+    const saved = await loadBundleState(this.ctx.stateDir);
+    if (saved) {
+      this.state = { ...saved, volumes: await this.keptVolumes(saved) };
+      if (saved.outputs) return;
+      if (saved.volumeSize !== this.limit || (this.options.zipName !== undefined && splitArchivePath(this.ctx.outDir, this.options.zipName).base !== saved.base)) {
+        this.warn(`resuming the unfinished archive with its earlier settings: ${saved.base}, volume size ${saved.volumeSize === null ? 'none' : formatBytes(saved.volumeSize)}`);
+      }
+    } else {
+      const { dir, base } = this.options.zipName !== undefined
+        ? splitArchivePath(this.ctx.outDir, this.options.zipName)
+        : { dir: this.ctx.outDir, base: defaultArchiveBase(this.ctx.source) };
+      await fs.mkdir(dir, { recursive: true });
+      this.state = { version: 1, dir, base: await chooseFreeBase(dir, base), volumeSize: this.limit, volumes: [] };
+      await saveBundleState(this.ctx.stateDir, this.state);
+    }
+    for (const volume of this.state.volumes) {
+      for (const file of volume.files) {
+        this.held.set(file.id, file.sha256);
+        this.names.set(nameKey(file.path), file.id);
+      }
+      this.bytesBefore += volume.bytes;
+      this.entriesBefore += volume.files.length;
+    }
+    await this.removeStalePartials();
+    const overhead = this.options.expectedFiles * 2048 + 1024 * 1024;
+    await checkFreeSpace(this.state.dir, Math.max(0, this.options.expectedBytes - this.bytesBefore) + overhead);
+    this.client = new ZipWorkerClient((this.options.spawnWorker ?? forkZipWorker)(), {
+      onEntry: (archiveId, entry) => this.entryRead(archiveId, entry.name, entry.crc32),
+      onProgress: (archiveId, progress) => {
+        if (archiveId === this.current?.archiveId) this.progress(progress.bytesIn, progress.entries, false);
+      },
+      onVerifying: (archiveId) => {
+        if (archiveId === this.current?.archiveId) this.ctx.emit({ type: 'bundle', state: 'verifying', path: this.finalPath(this.current) });
+      },
+      onFailure: (error) => this.setFatal(error),
+    });
+  }
+
+  /** Finished volumes that are still there, unchanged in size. */
+  private async keptVolumes(saved: BundleState): Promise<FinishedVolume[]> {
+    const kept: FinishedVolume[] = [];
+    for (const volume of saved.volumes) {
+      const stats = await fs.stat(path.join(saved.dir, volume.fileName)).catch(() => null);
+      if (stats?.size === volume.size) kept.push(volume);
+      else this.warn(`finished archive missing or changed, its files are zipped again: ${volume.fileName}`);
+    }
+    return kept;
+  }
+
+  /** A crash leaves "<name>.zip.part" (or ".partN.zip.part") behind: it is rebuilt, never resumed. */
+  private async removeStalePartials(): Promise<void> {
+    const prefix = `${this.state.base}.`;
+    for (const name of await fs.readdir(this.state.dir)) {
+      if (name.startsWith(prefix) && /^(part\d+\.)?zip\.part$/.test(name.slice(prefix.length))) {
+        await fs.rm(path.join(this.state.dir, name), { force: true });
+      }
+    }
+  }
+
+  private async place(file: VerifiedFile): Promise<void> {
+    const heldSha = this.held.get(file.id);
+    if (heldSha === file.sha256) {
+      this.release([file.id]);
+      return;
+    }
+    if (heldSha !== undefined) this.warn(`file changed since it was archived, adding it again: ${file.safePath}`);
+    this.claimName(file);
+    const compress = shouldCompress(file.safePath);
+    let volume = this.current ?? this.openVolume();
+    if (this.limit !== null && volume.plan.files.length > 0 && volume.plan.sizeWith(file, compress) > this.limit) {
+      await this.closeVolume(volume, null);
+      volume = this.openVolume();
+    }
+    if (this.limit !== null && volume.plan.sizeWith(file, compress) > this.limit) {
+      volume.oversize = true;
+      this.warn(`file larger than the volume size gets a volume of its own: ${file.safePath} (${formatBytes(file.size)} > ${formatBytes(this.limit)})`);
+    }
+    volume.plan.add(file, compress);
+    this.client!.add(volume.archiveId, { name: file.safePath, sourcePath: file.path, size: file.size, compress, mtimeMs: file.mtimeMs });
+  }
+
+  private claimName(file: VerifiedFile): void {
+    const name = file.safePath;
+    if (safeRelativePath(name) !== name) throw new ReelpackError('ZIP_FAILED', `unsafe entry name: ${JSON.stringify(name)}`);
+    if (reservedNames.has(name.toLowerCase())) throw new ReelpackError('ZIP_FAILED', `entry name reserved for the archive's own use: ${name}`);
+    const owner = this.names.get(nameKey(name));
+    if (owner !== undefined && owner !== file.id) throw new ReelpackError('ZIP_FAILED', `duplicate entry name: ${name}`);
+    this.names.set(nameKey(name), file.id);
+  }
+
+  private openVolume(): OpenVolume {
+    let volume: number | null = null;
+    if (this.limit !== null) volume = Math.max(0, ...this.state.volumes.map((v) => v.volume ?? 0)) + 1;
+    const fileName = archiveFileName(this.state.base, volume);
+    const open: OpenVolume = {
+      archiveId: this.nextArchiveId++,
+      volume,
+      fileName,
+      partPath: path.join(this.state.dir, `${fileName}.part`),
+      plan: new VolumePlan(0),
+      oversize: false,
+      crcs: new Map(),
+      allRead: null,
+    };
+    const longest = serializeManifest(this.header(open, { files: longestNumber, bytes: longestNumber }, longestDate, undefined), []);
+    open.plan = new VolumePlan(Buffer.byteLength(longest));
+    this.current = open;
+    this.client!.open(open.archiveId, open.partPath);
+    this.progress(0, 0, true);
+    return open;
+  }
+
+  private header(volume: OpenVolume, own: { files: number; bytes: number }, createdAt: string, failed: FailedFile[] | undefined): ManifestHeader {
+    const volumes: ManifestVolume[] = this.state.volumes.map((v) => ({ name: v.fileName, files: v.files.length, bytes: v.bytes, size: v.size, sha256: v.sha256 }));
+    volumes.push({ name: volume.fileName, ...own });
+    return {
+      format: manifestFormat,
+      version: manifestVersion,
+      createdAt,
+      generator: 'Reelpack',
+      source: { url: this.ctx.source.url, kind: this.ctx.source.kind },
+      archive: { name: volume.fileName, volume: volume.volume, complete: failed !== undefined },
+      volumes,
+      failed,
+    };
+  }
+
+  private entryRead(archiveId: number, name: string, crc32: number): void {
+    const volume = this.current;
+    if (archiveId !== volume?.archiveId) return;
+    volume.crcs.set(name, crc32);
+    const planned = volume.plan.files.find((p) => p.file.safePath === name);
+    if (planned) this.ctx.emit({ type: 'file', id: planned.file.id, name, state: 'zipped', size: planned.file.size });
+    if (volume.crcs.size === volume.plan.files.length) volume.allRead?.();
+  }
+
+  /** `failed` given: the last volume, with the complete manifest. */
+  private async closeVolume(volume: OpenVolume, failed: FailedFile[] | null): Promise<void> {
+    if (volume.crcs.size < volume.plan.files.length) {
+      await new Promise<void>((resolve) => (volume.allRead = resolve));
+      if (this.fatal) throw this.fatal;
+    }
+    const files = volume.plan.files.map((p) => p.file);
+    const own = { files: files.length, bytes: volume.plan.bytes };
+    const manifest = serializeManifest(
+      this.header(volume, own, new Date().toISOString(), failed ?? undefined),
+      files.map((file) => fileLine(manifestFileRecord(file, volume.crcs.get(file.safePath)!))),
+    );
+    const checksums = files.map((file) => checksumsLine(file.sha256, file.safePath)).join('');
+    const needed = volume.plan.sizeWithTrailer(Buffer.byteLength(manifest), Buffer.byteLength(checksums));
+    if (failed && this.limit !== null && needed > this.limit) {
+      if (files.length === 0) throw new ReelpackError('ZIP_FAILED', `volume size too small for the manifest: ${needed} bytes > ${this.limit}`);
+      // The complete manifest (with the failed list) does not fit: it gets a volume of its own.
+      await this.closeVolume(volume, null);
+      await this.closeVolume(this.openVolume(), failed);
+      return;
+    }
+    const { size, sha256 } = await this.client!.close(volume.archiveId, [
+      { name: manifestName, text: manifest },
+      { name: checksumsName, text: checksums },
+    ]);
+    if (this.limit !== null && size > this.limit && !volume.oversize) {
+      await fs.rm(volume.partPath, { force: true });
+      throw new ReelpackError('VERIFY_FAILED', `archive larger than the volume size: ${size} bytes > ${this.limit} in ${volume.fileName}`);
+    }
+    const finalPath = this.finalPath(volume);
+    await renameNoOverwrite(volume.partPath, finalPath);
+    await syncFolder(this.state.dir);
+    this.state.volumes.push({
+      volume: volume.volume,
+      fileName: volume.fileName,
+      size,
+      sha256,
+      bytes: volume.plan.bytes,
+      files: files.map((file) => ({ id: file.id, path: file.safePath, sha256: file.sha256 })),
+    });
+    await saveBundleState(this.ctx.stateDir, this.state);
+    this.current = null;
+    for (const file of files) this.held.set(file.id, file.sha256);
+    this.bytesBefore += volume.plan.bytes;
+    this.entriesBefore += files.length;
+    this.ctx.emit({ type: 'bundle', state: 'done', path: finalPath, bytesDone: this.bytesBefore, bytesTotal: this.options.expectedBytes, entries: this.entriesBefore });
+    this.release(files.map((file) => file.id));
+  }
+
+  private finalPath(volume: OpenVolume): string {
+    return path.join(this.state.dir, volume.fileName);
+  }
+
+  private progress(bytesIn: number, entries: number, force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.lastProgress < progressIntervalMs) return;
+    this.lastProgress = now;
+    this.ctx.emit({
+      type: 'bundle',
+      state: 'writing',
+      path: this.current ? this.finalPath(this.current) : undefined,
+      bytesDone: this.bytesBefore + bytesIn,
+      bytesTotal: this.options.expectedBytes,
+      entries: this.entriesBefore + entries,
+    });
+  }
+
+  private release(ids: string[]): void {
+    if (ids.length > 0) this.options.onReleased?.(ids);
+  }
+
+  private warn(message: string): void {
+    this.ctx.emit({ type: 'warning', message });
+  }
+}
+
+function nameKey(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}

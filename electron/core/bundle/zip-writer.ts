@@ -1,0 +1,207 @@
+// Writes one archive with yazl (inside the zip worker). Entries stream from their files as they
+// are added; the trailer (manifest, SHA256SUMS) goes last; the result is fsynced, read back and
+// checked before close() resolves. yazl by itself never forwards a source error (the archive
+// stalls forever) and has no abort, so this class owns both: every failure tears the archive
+// down — streams destroyed, the partial file deleted — and is reported once.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { once } from 'node:events';
+import zlib from 'node:zlib';
+import { ReelpackError, toReelpackError } from '../errors.ts';
+import { ArchiveHasher } from './archive-hasher.ts';
+import { verifyWrittenArchive } from './verify-archive.ts';
+import type { ExpectedEntry } from './verify-archive.ts';
+import { crc32Chunk, yazl } from './yazl-native-crc.ts';
+
+export interface WriterEntry {
+  /** Entry name: a safe relative path. */
+  name: string;
+  sourcePath: string;
+  size: number;
+  compress: boolean;
+  mtimeMs: number;
+}
+
+export interface TrailerEntry {
+  name: string;
+  text: string;
+}
+
+export interface WriterProgress {
+  bytesIn: number;
+  bytesOut: number;
+  entries: number;
+}
+
+export interface WriterHooks {
+  /** An entry's source was read completely: its CRC-32 is known (the manifest needs it). */
+  onEntryRead(entry: ExpectedEntry): void;
+  onProgress(progress: WriterProgress): void;
+  onVerifying(): void;
+  onError(error: ReelpackError): void;
+}
+
+const readChunk = 1024 * 1024; // 16× Node's default: fewer trips through yazl's stream chain
+const writeBuffer = 8 * 1024 * 1024;
+const progressIntervalMs = 100;
+const syncBehindBytes = 64 * 1024 * 1024;
+
+export class ZipArchiveWriter {
+  readonly partPath: string;
+  private readonly hooks: WriterHooks;
+  private readonly zip = new yazl.ZipFile();
+  private readonly out: fs.WriteStream;
+  private readonly outClosed: Promise<unknown>;
+  private readonly hash = new ArchiveHasher();
+  /** Every entry in archive order; a file's CRC-32 is filled in once its source is read. */
+  private readonly written: ExpectedEntry[] = [];
+  private entriesRead = 0;
+  private activeSource: fs.ReadStream | null = null;
+  private failure: ReelpackError | null = null;
+  private teardown: Promise<void> | null = null;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private lastProgress = 0;
+  private syncedUpTo = 0;
+  private syncing: Promise<void> | null = null;
+
+  constructor(partPath: string, hooks: WriterHooks) {
+    this.partPath = partPath;
+    this.hooks = hooks;
+    this.out = fs.createWriteStream(partPath, { highWaterMark: writeBuffer });
+    this.outClosed = once(this.out, 'close');
+    this.outClosed.catch(() => {});
+    this.out.on('error', (error) => this.fail(toReelpackError(error)));
+    this.zip.on('error', (error: Error) => this.fail(new ReelpackError('ZIP_FAILED', `zip error: ${error.message}`, { cause: error })));
+    const output = this.zip.outputStream as NodeJS.ReadableStream & NodeJS.EventEmitter;
+    output.on('data', (chunk: Buffer) => {
+      this.hash.update(chunk);
+      this.bytesOut += chunk.length;
+      this.syncBehind();
+    });
+    output.pipe(this.out);
+  }
+
+  add(entry: WriterEntry): void {
+    if (this.failure) return;
+    const options = { size: entry.size, compress: entry.compress, mtime: new Date(entry.mtimeMs), mode: 0o100644 };
+    const record: ExpectedEntry = { name: entry.name, size: entry.size, crc32: -1 };
+    this.written.push(record);
+    this.zip.addReadStreamLazy(entry.name, options, (callback) => {
+      if (this.failure) return;
+      callback(null, this.openSource(entry, record));
+    });
+  }
+
+  private openSource(entry: WriterEntry, record: ExpectedEntry): fs.ReadStream {
+    const source = fs.createReadStream(entry.sourcePath, { highWaterMark: readChunk });
+    this.activeSource = source;
+    let crc = 0;
+    let bytes = 0;
+    // Our own CRC gives the manifest each entry's CRC without reaching into yazl's internals
+    // (crc32Chunk lets yazl reuse it: one pass); the read-back compares it with yazl's record.
+    // This listener is added before yazl pipes the stream, so it sees each chunk first.
+    source.on('data', (data: Buffer | string) => {
+      const chunk = data as Buffer; // no encoding set: always a Buffer
+      crc = crc32Chunk(chunk, crc);
+      bytes += chunk.length;
+      this.bytesIn += chunk.length;
+      this.reportProgress(false);
+    });
+    source.on('error', (error) => {
+      this.fail(new ReelpackError('ZIP_FAILED', `cannot read ${entry.name}: ${error.message}`, { cause: error }));
+    });
+    source.on('end', () => {
+      if (bytes !== entry.size) {
+        this.fail(new ReelpackError('ZIP_FAILED', `file changed size while zipping: ${entry.name} (expected ${entry.size} bytes, read ${bytes})`));
+        return;
+      }
+      record.crc32 = crc;
+      this.entriesRead++;
+      this.hooks.onEntryRead(record);
+    });
+    return source;
+  }
+
+  /**
+   * Flushes written data to the disk behind the writer (at most one fsync in flight), so the
+   * fsync that must precede the rename finds little left to write instead of the whole archive.
+   */
+  private syncBehind(): void {
+    if (this.syncing || this.bytesOut - this.syncedUpTo < syncBehindBytes) return;
+    const upTo = this.bytesOut;
+    this.syncing = syncFile(this.partPath).then(
+      () => {
+        this.syncedUpTo = upTo;
+        this.syncing = null;
+      },
+      () => {
+        this.syncing = null; // the final fsync reports any real problem
+      },
+    );
+  }
+
+  private reportProgress(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.lastProgress < progressIntervalMs) return;
+    this.lastProgress = now;
+    this.hooks.onProgress({ bytesIn: this.bytesIn, bytesOut: this.bytesOut, entries: this.entriesRead });
+  }
+
+  /** Appends the trailer, ends the archive, fsyncs and reads it back. Resolves with its size and SHA-256. */
+  async close(trailer: readonly TrailerEntry[]): Promise<{ size: number; sha256: string }> {
+    try {
+      if (this.failure) throw this.failure;
+      for (const item of trailer) {
+        const data = Buffer.from(item.text, 'utf8');
+        this.zip.addBuffer(data, item.name, { compress: true, mtime: new Date(), mode: 0o100644 });
+        this.written.push({ name: item.name, size: data.length, crc32: zlib.crc32(data) });
+      }
+      this.zip.end();
+      await this.outClosed;
+      if (this.failure) throw this.failure;
+      this.reportProgress(true);
+      this.hooks.onVerifying();
+      // The read-back (from the page cache) and the fsync (to the disk) run at the same time.
+      await this.syncing;
+      const [sha256] = await Promise.all([this.hash.digest(), syncFile(this.partPath), verifyWrittenArchive(this.partPath, this.written, this.bytesOut)]);
+      return { size: this.bytesOut, sha256 };
+    } catch (error) {
+      this.fail(toReelpackError(error));
+      await this.teardown;
+      throw this.failure ?? error;
+    }
+  }
+
+  /** Cancel: stop reading and writing now and delete the partial archive. */
+  async abort(): Promise<void> {
+    this.fail(new ReelpackError('CANCELLED', `cancelled: ${this.partPath}`), false);
+    await this.teardown;
+  }
+
+  private fail(error: ReelpackError, report = true): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.teardown = this.destroy();
+    if (report) this.hooks.onError(error);
+  }
+
+  private async destroy(): Promise<void> {
+    this.hash.destroy();
+    this.activeSource?.destroy();
+    (this.zip.outputStream as NodeJS.ReadableStream).unpipe(this.out);
+    this.out.destroy();
+    await this.outClosed.catch(() => {});
+    await fsp.rm(this.partPath, { force: true });
+  }
+}
+
+/** fsync through a second descriptor: it flushes the file's data however it was written. */
+async function syncFile(file: string): Promise<void> {
+  const fh = await fsp.open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,218 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { safeRelativePath, UniquePathAllocator } from '../../../electron/core/names/safe-path.ts';
+import { createZipSink } from '../../../electron/core/bundle/zip-sink.ts';
+import { parseManifest } from '../../../electron/core/bundle/manifest.ts';
+import { verifyArchive } from '../../../electron/core/bundle/verify-archive.ts';
+import type { Manifest } from '../../../electron/core/bundle/manifest.ts';
+import type { VerifiedFile } from '../../../electron/core/jobs/output-sink.ts';
+import { checkWithAllReaders, makeContext, makeTempDir, readEntryText, run, stageFile } from './bundle-test-kit.ts';
+
+const expectedOf = (files: VerifiedFile[]) => files.map((f) => ({ name: f.safePath, size: f.size, sha256: f.sha256 }));
+const total = (files: VerifiedFile[]) => files.reduce((sum, f) => sum + f.size, 0);
+
+test('bundles real files: every reader accepts the archive, entries are byte-identical, manifest and SHA256SUMS are right', async () => {
+  const dir = await makeTempDir('sink');
+  try {
+    const files = [
+      await stageFile(dir, 'clip one.mp4', 700_000, { etag: '"abc"', lastModified: 'Tue, 01 Jul 2025 10:00:00 GMT', createdAt: '2025-07-01T10:00:00Z', params: { seed: 7, prompt: '你好' } }),
+      await stageFile(dir, 'sub/subtitles.srt', Buffer.from('1\n00:00:01,000 --> 00:00:02,000\nhello\n'.repeat(500))),
+      await stageFile(dir, 'sub/deeper/Café.png', 5000),
+      await stageFile(dir, 'empty.txt', Buffer.alloc(0)),
+    ];
+    const { ctx, events } = makeContext(path.join(dir, 'out'));
+    const released: string[] = [];
+    const sink = createZipSink(ctx, { expectedFiles: files.length, expectedBytes: total(files), onReleased: (ids) => released.push(...ids) });
+    for (const file of files) await sink.add(file);
+    const outputs = await sink.finish({ failed: [{ name: 'broken.mp4', reason: 'HTTP 500' }] });
+
+    assert.equal(outputs.length, 1);
+    const archive = outputs[0]!;
+    assert.match(path.basename(archive.path), /^127\.0\.0\.1_results_\d{8}_\d{4}\.zip$/);
+    assert.equal(archive.size, (await fs.stat(archive.path)).size);
+    const { stdout: shaOut } = await run('sha256sum', [archive.path]);
+    assert.equal(archive.sha256, shaOut.split(' ')[0]);
+    assert.deepEqual((await fs.readdir(path.dirname(archive.path))).filter((n) => n.endsWith('.part')), []);
+    await checkWithAllReaders(archive.path, expectedOf(files));
+
+    const manifest = parseManifest(await readEntryText(archive.path, 'manifest.json'));
+    assert.equal(manifest.version, 1);
+    assert.deepEqual(manifest.source, ctx.source);
+    assert.deepEqual(manifest.failed, [{ name: 'broken.mp4', reason: 'HTTP 500' }]);
+    assert.equal(manifest.archive.complete, true);
+    const { stdout: listing } = await run('unzip', ['-Z', '-v', archive.path]);
+    for (const file of files) {
+      const record = manifest.files.find((f) => f.path === file.safePath)!;
+      assert.equal(record.sha256, file.sha256);
+      assert.equal(record.size, file.size);
+      assert.equal(record.id, file.id);
+      assert.equal(record.sourceUrl, file.sourceUrl);
+      assert.match(listing, new RegExp(`32-bit CRC value \\(hex\\):\\s+${record.crc32}\\n`), `crc of ${file.safePath}`);
+    }
+    const first = manifest.files.find((f) => f.path === 'clip one.mp4')!;
+    assert.deepEqual([first.etag, first.lastModified, first.createdAt, first.params], [files[0]!.etag, files[0]!.lastModified, files[0]!.createdAt, files[0]!.params]);
+    assert.match(listing, /clip one\.mp4[\s\S]*?compression method:\s+none \(stored\)/);
+    assert.match(listing, /subtitles\.srt[\s\S]*?compression method:\s+deflated/);
+
+    const extracted = path.join(dir, 'extracted');
+    await run('unzip', ['-q', archive.path, '-d', extracted]);
+    const check = await run('sha256sum', ['-c', 'SHA256SUMS'], { cwd: extracted });
+    assert.equal(check.stdout.trim().split('\n').length, files.length);
+    assert.deepEqual(await verifyArchive(archive.path), { ok: true, entries: files.length + 2, problems: [] });
+
+    assert.deepEqual(released.sort(), files.map((f) => f.id).sort());
+    assert.ok(events.some((e) => e.type === 'output' && e.path === archive.path && e.sha256 === archive.sha256));
+    assert.ok(events.some((e) => e.type === 'bundle' && e.state === 'done'));
+    assert.ok(events.some((e) => e.type === 'bundle' && e.state === 'verifying'));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('hostile names stay inside the extraction folder', async () => {
+  const dir = await makeTempDir('hostile');
+  try {
+    const allocator = new UniquePathAllocator();
+    allocator.reserve('manifest.json');
+    allocator.reserve('SHA256SUMS');
+    const hostile = ['../../etc/passwd', '/etc/shadow.mp4', 'a\\..\\..\\b.mp4', 'C:\\Windows\\x.mp4', 'CON.mp4', 'clip.mp4. . ', 'bad\u0000name.mp4', '..', 'manifest.json', 'SHA256SUMS', 'clip.mp4'];
+    const files: VerifiedFile[] = [];
+    for (const name of hostile) files.push(await stageFile(dir, allocator.allocate(name), 1000));
+    const jail = path.join(dir, 'jail');
+    const { ctx } = makeContext(path.join(dir, 'out'));
+    const sink = createZipSink(ctx, { zipName: 'hostile.zip', expectedFiles: files.length, expectedBytes: total(files) });
+    for (const file of files) await sink.add(file);
+    const [archive] = await sink.finish({ failed: [] });
+    await checkWithAllReaders(archive!.path, expectedOf(files));
+    const inside = path.join(jail, 'inside');
+    await fs.mkdir(inside, { recursive: true });
+    await run('unzip', ['-q', archive!.path, '-d', inside]);
+    assert.deepEqual(await fs.readdir(jail), ['inside'], 'nothing written beside the extraction folder');
+    const found = (await fs.readdir(inside, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.relative(inside, path.join(e.parentPath, e.name)));
+    assert.deepEqual(found.sort(), [...files.map((f) => f.safePath), 'manifest.json', 'SHA256SUMS'].sort());
+    assert.ok(files.every((f) => safeRelativePath(f.safePath) === f.safePath));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unsafe or reserved entry name is refused', async () => {
+  const dir = await makeTempDir('unsafe');
+  try {
+    for (const name of ['../evil.mp4', 'manifest.json']) {
+      const file = await stageFile(dir, name, 10);
+      const { ctx } = makeContext(path.join(dir, `out-${name.length}`));
+      const sink = createZipSink(ctx, { zipName: 'x.zip', expectedFiles: 1, expectedBytes: 10 });
+      await sink.add(file);
+      await assert.rejects(sink.finish({ failed: [] }), (error: { code?: string; message?: string }) => error.code === 'ZIP_FAILED' && /entry name/.test(error.message ?? ''));
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('volumes honour the limit, each opens alone, manifests name the set, an oversize file gets its own volume', async () => {
+  const dir = await makeTempDir('volumes');
+  try {
+    const limit = 1024 * 1024;
+    const files: VerifiedFile[] = [];
+    for (let i = 0; i < 9; i++) files.push(await stageFile(dir, `clip-${i}.mp4`, 200_000 + i * 7919));
+    files.push(await stageFile(dir, 'notes.txt', Buffer.from('text '.repeat(40_000))));
+    files.push(await stageFile(dir, 'huge.mov', 1_300_000));
+    files.push(await stageFile(dir, 'after.jpg', 300_000));
+    const { ctx, events } = makeContext(path.join(dir, 'out'));
+    const sink = createZipSink(ctx, { zipName: 'set', volumeSize: limit, expectedFiles: files.length, expectedBytes: total(files) });
+    for (const file of files) await sink.add(file);
+    const outputs = await sink.finish({ failed: [{ name: 'lost.mp4', reason: 'HTTP 404' }] });
+
+    assert.ok(outputs.length >= 4, `${outputs.length} volumes`);
+    assert.deepEqual(outputs.map((o) => path.basename(o.path)), outputs.map((_, i) => `set.part${i + 1}.zip`));
+    const seen = new Map<string, string>();
+    const manifests: Manifest[] = [];
+    for (const output of outputs) {
+      const manifest = parseManifest(await readEntryText(output.path, 'manifest.json'));
+      manifests.push(manifest);
+      const inside = files.filter((f) => manifest.files.some((r) => r.path === f.safePath));
+      await checkWithAllReaders(output.path, expectedOf(inside));
+      for (const f of inside) {
+        assert.equal(seen.has(f.safePath), false, `${f.safePath} in one volume only`);
+        seen.set(f.safePath, output.path);
+      }
+      const oversize = inside.some((f) => f.safePath === 'huge.mov');
+      if (oversize) assert.equal(inside.length, 1, 'the oversize file is alone');
+      else assert.ok(output.size <= limit, `${path.basename(output.path)} is ${output.size} bytes`);
+      assert.deepEqual((await verifyArchive(output.path)).problems, []);
+    }
+    assert.equal(seen.size, files.length);
+    const last = manifests.at(-1)!;
+    assert.equal(last.archive.complete, true);
+    assert.deepEqual(last.volumes.map((v) => v.name), outputs.map((o) => path.basename(o.path)));
+    assert.deepEqual(last.volumes.slice(0, -1).map((v) => v.sha256), outputs.slice(0, -1).map((o) => o.sha256));
+    assert.deepEqual(last.failed, [{ name: 'lost.mp4', reason: 'HTTP 404' }]);
+    for (const [i, manifest] of manifests.slice(0, -1).entries()) {
+      assert.equal(manifest.archive.complete, false);
+      assert.equal(manifest.archive.volume, i + 1);
+      assert.deepEqual(manifest.volumes.map((v) => v.name), outputs.slice(0, i + 1).map((o) => path.basename(o.path)));
+    }
+    assert.ok(events.some((e) => e.type === 'warning' && /huge\.mov/.test(e.message)));
+    const progressTimes = events.filter((e) => e.type === 'bundle' && e.state === 'writing').length;
+    assert.ok(progressTimes >= outputs.length);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an existing archive is never overwritten: the new one gets " (2)"', async () => {
+  const dir = await makeTempDir('taken');
+  try {
+    const out = path.join(dir, 'out');
+    await fs.mkdir(out);
+    await fs.writeFile(path.join(out, 'mine.zip'), 'precious');
+    const file = await stageFile(dir, 'a.mp4', 100);
+    const { ctx } = makeContext(out);
+    const sink = createZipSink(ctx, { zipName: 'mine.zip', expectedFiles: 1, expectedBytes: 100 });
+    await sink.add(file);
+    const [archive] = await sink.finish({ failed: [] });
+    assert.equal(path.basename(archive!.path), 'mine (2).zip');
+    assert.equal(await fs.readFile(path.join(out, 'mine.zip'), 'utf8'), 'precious');
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('too little free space fails before starting with a clear DISK_FULL', async () => {
+  const dir = await makeTempDir('space');
+  try {
+    const file = await stageFile(dir, 'a.mp4', 100);
+    const { ctx } = makeContext(path.join(dir, 'out'));
+    const sink = createZipSink(ctx, { expectedFiles: 1, expectedBytes: 2 ** 52 });
+    await assert.rejects(sink.add(file), (error: { code?: string; message?: string }) => error.code === 'DISK_FULL' && /not enough free space for the archive: need .* free in /.test(error.message ?? ''));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('verifyArchive reports a damaged entry and a manifest mismatch', async () => {
+  const dir = await makeTempDir('damage');
+  try {
+    const files = [await stageFile(dir, 'a.mp4', 50_000), await stageFile(dir, 'b.mp4', 50_000)];
+    const { ctx } = makeContext(path.join(dir, 'out'));
+    const sink = createZipSink(ctx, { zipName: 'd.zip', expectedFiles: 2, expectedBytes: total(files) });
+    for (const file of files) await sink.add(file);
+    const [archive] = await sink.finish({ failed: [] });
+    const bytes = await fs.readFile(archive!.path);
+    bytes[30 + 'a.mp4'.length + 1000]! ^= 0xff; // inside a.mp4's stored data
+    await fs.writeFile(archive!.path, bytes);
+    const result = await verifyArchive(archive!.path);
+    assert.equal(result.ok, false);
+    assert.ok(result.problems.some((p) => /^CRC-32 mismatch: a\.mp4/.test(p)), result.problems.join('\n'));
+    assert.ok(result.problems.some((p) => /^SHA-256 differs from manifest: a\.mp4/.test(p)));
+    assert.ok(!result.problems.some((p) => /b\.mp4/.test(p)));
+    const missing = await verifyArchive(path.join(dir, 'nope.zip'));
+    assert.equal(missing.ok, false);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,143 @@
+// Downloads against a server that misbehaves on purpose: every file must end byte-identical
+// to the source, or be reported failed with a clear reason.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runJob } from '../../../electron/core/jobs/job-runner.ts';
+import type { JobOptions } from '../../../electron/core/jobs/job-runner.ts';
+import type { JobEvent } from '../../../electron/core/jobs/job-events.ts';
+import { sampleVideo, startDemoServer } from '../../servers/demo-server.ts';
+import type { DemoServer, DemoServerOptions, Fault } from '../../servers/demo-server.ts';
+import { tempDir } from '../../helpers/servers.ts';
+
+function jobOptions(source: string, outDir: string, extra: Partial<JobOptions> = {}): JobOptions {
+  return {
+    source, outDir, mode: 'folder', concurrency: 3, stallTimeoutMs: 30_000, retries: 5, depth: 3,
+    onlyNew: false, allowPartial: false, catalogDir: join(outDir, '..', 'catalog'), ...extra,
+  };
+}
+
+/** Runs a folder-mode job against a demo server whose requests for file #1 get `faultFor(n)` on the n-th GET. */
+async function withFaults(
+  faultFor: (n: number, name: string, demo: DemoServer) => Fault | undefined,
+  serverOptions: DemoServerOptions = {},
+  extra: Partial<JobOptions> = {},
+  sourceOf: (url: string) => string = (url) => url,
+) {
+  const log: NonNullable<DemoServerOptions['log']> = [];
+  const counts = new Map<string, number>();
+  let demoRef: DemoServer | undefined;
+  const demo: DemoServer = await startDemoServer({
+    count: 3, size: 300_000, log, ...serverOptions,
+    faults: (req, file) => {
+      if (!file || req.method !== 'GET') return undefined;
+      const n = (counts.get(file.name) ?? 0) + 1;
+      counts.set(file.name, n);
+      return file.name === 'result_0001.mp4' ? faultFor(n, file.name, demoRef!) : undefined;
+    },
+  });
+  demoRef = demo;
+  const dir = await tempDir();
+  const events: JobEvent[] = [];
+  const out = join(dir.path, 'out');
+  try {
+    const source = sourceOf(demo.url);
+    if (source !== demo.url) await writeFile(join(dir.path, 'list.txt'), source);
+    const summary = await runJob(jobOptions(source === demo.url ? demo.url : join(dir.path, 'list.txt'), out, extra), (e) => events.push(e));
+    const files = await Promise.all(demo.files.map((f) => readFile(join(out, f.name)).catch(() => null)));
+    return { summary, events, files, demo, log: log.filter((l) => l.url.includes('result_0001')), out };
+  } finally {
+    await demo.close();
+    await dir.remove();
+  }
+}
+
+function assertAllIdentical(result: Awaited<ReturnType<typeof withFaults>>) {
+  assert.equal(result.summary.ok, true, JSON.stringify(result.summary));
+  result.demo.files.forEach((f, i) => assert.ok(result.files[i]?.equals(f.data), `${f.name} differs from the source`));
+}
+
+test('a dropped connection resumes with Range + If-Range from where it stopped', async () => {
+  const result = await withFaults((n) => (n === 1 ? { kind: 'drop', afterBytes: 100_000 } : undefined));
+  assertAllIdentical(result);
+  const [first, second] = result.log;
+  assert.equal(first?.range, undefined);
+  assert.match(second?.range ?? '', /^bytes=\d+-$/);
+  assert.ok(Number(second!.range!.slice(6, -1)) > 0, 'resumed from a non-zero offset');
+  assert.equal(second?.ifRange, result.demo.files[0]!.etag);
+  assert.equal(second?.status, 206);
+});
+
+test('a 200 answer to a Range request restarts the file instead of appending', async () => {
+  const result = await withFaults((n) => (n === 1 ? { kind: 'drop', afterBytes: 100_000 } : n === 2 ? { kind: 'ignore-range' } : undefined));
+  assertAllIdentical(result);
+  assert.equal(result.log[1]?.status, 200);
+  assert.equal(result.log.length, 2);
+});
+
+test('If-Range with a changed file: the new file is fetched whole, never spliced', async () => {
+  const replacement = sampleVideo(99, 300_000);
+  // No sha256 in a URL list: only If-Range protects against splicing here.
+  const result = await withFaults(
+    (n, name, demo) => {
+      if (n === 1) return { kind: 'drop', afterBytes: 120_000 };
+      if (n === 2) demo.replace(name, replacement);
+      return undefined;
+    },
+    {},
+    {},
+    (url) => `${url}/outputs/result_0001.mp4\n${url}/outputs/result_0002.mp4\n`,
+  );
+  assert.equal(result.summary.ok, true, JSON.stringify(result.summary));
+  assert.equal(result.log[1]?.status, 200, 'server saw a stale If-Range and sent the whole new file');
+  assert.ok(result.files[0]?.equals(replacement), 'file is exactly the new version');
+});
+
+test('a stalled body is abandoned after --stall-timeout and resumed', async () => {
+  const result = await withFaults((n) => (n === 1 ? { kind: 'stall', afterBytes: 50_000 } : undefined), {}, { stallTimeoutMs: 700 });
+  assertAllIdentical(result);
+  assert.equal(result.log.length, 2);
+  assert.match(result.log[1]?.range ?? '', /^bytes=\d+-$/);
+  const retrying = result.events.find((e) => e.type === 'file' && e.state === 'retrying');
+  assert.ok(retrying && retrying.type === 'file' && /stalled/.test(retrying.reason ?? ''), JSON.stringify(retrying));
+});
+
+test('503 with Retry-After is honoured, 404 is not retried', async () => {
+  const started = Date.now();
+  const result = await withFaults((n) => (n <= 2 ? { kind: 'status', status: 503, retryAfter: '1' } : undefined));
+  assertAllIdentical(result);
+  assert.ok(Date.now() - started >= 2000, 'waited the two Retry-After seconds');
+  const retry = result.events.find((e) => e.type === 'file' && e.state === 'retrying');
+  assert.equal(retry?.type === 'file' ? retry.retryInMs : 0, 1000);
+
+  const gone = await withFaults(() => ({ kind: 'status', status: 404 }));
+  assert.equal(gone.summary.ok, false);
+  assert.equal(gone.log.length, 1, 'a 404 is permanent');
+  assert.deepEqual(gone.summary.failed.map((f) => f.name), ['result_0001.mp4']);
+  assert.match(gone.summary.failed[0]!.reason, /HTTP 404/);
+  assert.ok(gone.files[1]?.equals(gone.demo.files[1]!.data), 'the other files are kept');
+});
+
+test('a checksum mismatch re-downloads once, then fails that file with a clear reason', async () => {
+  const result = await withFaults(() => undefined, { lieSha256: (f) => (f.name === 'result_0001.mp4' ? '0'.repeat(64) : undefined) });
+  assert.equal(result.summary.ok, false);
+  assert.equal(result.log.length, 2, `downloaded twice: ${JSON.stringify(result.log)} ${JSON.stringify(result.events.filter((e) => e.type === "file" && e.name === "result_0001.mp4"))}`);
+  assert.match(result.summary.failed[0]?.reason ?? '', /SHA-256 mismatch/);
+  assert.equal(result.files[0], null, 'no file with a bad checksum is left under its final name');
+  assert.ok(result.files[2]?.equals(result.demo.files[2]!.data));
+});
+
+test('a body shorter than its Content-Length is resumed, never accepted', async () => {
+  const result = await withFaults((n) => (n <= 2 ? { kind: 'short', bytes: 10_000 } : undefined));
+  assertAllIdentical(result);
+  assert.ok(result.log.length >= 3);
+});
+
+test('redirect loops and redirects to other schemes fail clearly', async () => {
+  const loop = await withFaults(() => ({ kind: 'redirect', location: '/outputs/result_0001.mp4' }));
+  assert.match(loop.summary.failed[0]?.reason ?? '', /redirect loop/);
+  const ftp = await withFaults(() => ({ kind: 'redirect', location: 'file:///etc/passwd' }));
+  assert.match(ftp.summary.failed[0]?.reason ?? '', /non-http URL/);
+  assert.equal(ftp.log.length, 1, 'not retried');
+});

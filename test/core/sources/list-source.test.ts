@@ -1,0 +1,191 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { listSource } from '../../../electron/core/sources/list-source.ts';
+import type { ReelpackError } from '../../../electron/core/errors.ts';
+import { startDemoServer } from '../../servers/demo-server.ts';
+import { startNginx, startPythonHttpServer, tempDir } from '../../helpers/servers.ts';
+
+const opts = { depth: 3 };
+
+async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: ReelpackError) => {
+    assert.equal(error.code, code, error.message);
+    if (pattern) assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+/** A server answering fixed bodies per path, for malformed listings. */
+async function fixedServer(routes: Record<string, { status?: number; type: string; body: string }>): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const route = routes[new URL(req.url ?? '/', 'http://x').pathname];
+    if (!route) return void res.writeHead(404).end('no');
+    res.writeHead(route.status ?? 200, { 'content-type': route.type }).end(route.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+}
+
+describe('results API', () => {
+  test('follows every page even when the server caps page_size, skipping unfinished results', async () => {
+    const demo = await startDemoServer({ count: 23, size: 1000, maxPageSize: 7, processingEvery: 5 });
+    try {
+      const listing = await listSource(demo.url, opts);
+      assert.equal(listing.kind, 'api');
+      assert.equal(listing.items.length, 19);
+      assert.equal(new Set(listing.items.map((i) => i.id)).size, 19);
+      assert.deepEqual(listing.skipped.map((s) => s.reason), Array(4).fill('status is "processing"'));
+      const first = listing.items[0]!;
+      assert.equal(first.url, `${demo.url}/outputs/result_0001.mp4`);
+      assert.equal(first.sha256, demo.files[0]!.sha256);
+      assert.equal(first.size, 1000);
+      assert.deepEqual(first.params, demo.files[0]!.params);
+    } finally {
+      await demo.close();
+    }
+  });
+
+  test('accepts the API endpoint itself as the source, with a token', async () => {
+    const demo = await startDemoServer({ count: 3, size: 10, token: 's3cret' });
+    try {
+      await rejectsWith(listSource(`${demo.url}/api/results`, opts), 'SOURCE_UNUSABLE');
+      const listing = await listSource(`${demo.url}/api/results`, { ...opts, token: 's3cret' });
+      assert.equal(listing.items.length, 3);
+    } finally {
+      await demo.close();
+    }
+  });
+});
+
+describe('HTTP folder listings', () => {
+  let root: { path: string; remove(): Promise<void> };
+  before(async () => {
+    root = await tempDir();
+    await mkdir(join(root.path, 'batch 1', 'deep', 'deeper'), { recursive: true });
+    await writeFile(join(root.path, 'a.mp4'), 'aaaa');
+    await writeFile(join(root.path, 'batch 1', 'b & c.mp4'), 'bbbbbb');
+    await writeFile(join(root.path, 'batch 1', 'deep', 'd.mp4'), 'd');
+    await writeFile(join(root.path, 'batch 1', 'deep', 'deeper', 'e.mp4'), 'e');
+  });
+  after(() => root.remove());
+
+  const expectTree = (names: string[], depth: number) => {
+    const all = ['a.mp4', 'batch 1/b & c.mp4', 'batch 1/deep/d.mp4', 'batch 1/deep/deeper/e.mp4'];
+    assert.deepEqual([...names].sort(), all.filter((n) => n.split('/').length - 1 <= depth));
+  };
+
+  for (const json of [false, true]) {
+    test(`nginx autoindex ${json ? 'JSON' : 'HTML'}, recursive to --depth`, async () => {
+      const nginx = await startNginx(root.path, { json });
+      try {
+        const full = await listSource(nginx.url, opts);
+        assert.equal(full.kind, 'index');
+        expectTree(full.items.map((i) => i.name), 3);
+        if (json) assert.equal(full.items.find((i) => i.name === 'a.mp4')?.size, 4);
+        const shallow = await listSource(nginx.url, { depth: 1 });
+        expectTree(shallow.items.map((i) => i.name), 1);
+        assert.ok(shallow.skipped.some((s) => s.name === 'batch 1/deep/'), JSON.stringify(shallow.skipped));
+      } finally {
+        await nginx.close();
+      }
+    });
+  }
+
+  test('python3 -m http.server listing', async () => {
+    const py = await startPythonHttpServer(root.path);
+    try {
+      const listing = await listSource(py.url, opts);
+      assert.equal(listing.kind, 'index');
+      expectTree(listing.items.map((i) => i.name), 3);
+    } finally {
+      await py.close();
+    }
+  });
+
+  test('Apache-style listing: sort links, parent link and icon links are ignored', async () => {
+    const html = `<html><head><title>Index of /v</title></head><body><h1>Index of /v</h1><table>
+      <tr><th><a href="?C=N;O=D">Name</a></th><th><a href="?C=M;O=A">Last modified</a></th></tr>
+      <tr><td><a href="/">Parent Directory</a></td></tr>
+      <tr><td><a href="x.mp4"><img src="/icons/movie.gif"></a></td><td><a href="x.mp4">x.mp4</a></td><td>1.2M</td></tr>
+      <tr><td><a href="http://elsewhere.invalid/y.mp4">y</a></td></tr></table></body></html>`;
+    const { url, server } = await fixedServer({ '/v/': { type: 'text/html', body: html } });
+    try {
+      const listing = await listSource(`${url}/v/`, { ...opts, kind: 'index' });
+      assert.deepEqual(listing.items.map((i) => i.name), ['x.mp4']);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('URL lists and local folders', () => {
+  test('a local text list with comments and blank lines', async () => {
+    const dir = await tempDir();
+    try {
+      const file = join(dir.path, 'urls.txt');
+      await writeFile(file, '# my batch\nhttp://127.0.0.1:9/a/one.mp4\n\n  https://127.0.0.1:9/two%20words.mp4  \nnot a url\n');
+      const listing = await listSource(file, opts);
+      assert.equal(listing.kind, 'list');
+      assert.deepEqual(listing.items.map((i) => i.name), ['one.mp4', 'two words.mp4']);
+      assert.equal(listing.skipped.length, 1);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  test('a remote JSON list of objects, relative URLs resolved against the list', async () => {
+    const body = JSON.stringify([{ url: 'clips/a.mp4', name: 'first.mp4', size: 5 }, 'b.mp4']);
+    const { url, server } = await fixedServer({ '/lists/batch.json': { type: 'application/json', body } });
+    try {
+      const listing = await listSource(`${url}/lists/batch.json`, opts);
+      assert.equal(listing.kind, 'list');
+      assert.deepEqual(listing.items.map((i) => [i.name, i.url]), [['first.mp4', `${url}/lists/clips/a.mp4`], ['b.mp4', `${url}/lists/b.mp4`]]);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('a local folder, recursively, without following symlinks', async () => {
+    const dir = await tempDir();
+    try {
+      await mkdir(join(dir.path, 'sub'));
+      await writeFile(join(dir.path, 'a.mp4'), 'a');
+      await writeFile(join(dir.path, 'sub', 'b.mp4'), 'bb');
+      const listing = await listSource(dir.path, opts);
+      assert.equal(listing.kind, 'folder');
+      assert.deepEqual(listing.items.map((i) => [i.name, i.size]), [['a.mp4', 1], ['sub/b.mp4', 2]]);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
+describe('bad listings are clear errors', () => {
+  test('malformed, not-a-listing, empty and unreachable sources', async () => {
+    const { url, server } = await fixedServer({
+      '/api/results': { type: 'application/json', body: '{"items": [' },
+      '/empty/': { type: 'text/html', body: '<html><title>Index of /empty/</title><a href="../">../</a></html>' },
+      '/page': { type: 'text/html', body: '<html><body>Welcome!</body></html>' },
+      '/weird.json': { type: 'application/json', body: '{"hello": "world"}' },
+    });
+    const dir = await tempDir();
+    try {
+      await rejectsWith(listSource(url, { ...opts, kind: 'api' }), 'BAD_LISTING', /not return JSON/);
+      await rejectsWith(listSource(`${url}/empty/`, opts), 'EMPTY_LISTING', /no downloadable files/);
+      await rejectsWith(listSource(`${url}/page`, opts), 'BAD_LISTING', /no links/);
+      await rejectsWith(listSource(`${url}/weird.json`, opts), 'BAD_LISTING', /"files" array/);
+      await rejectsWith(listSource(`${url}/missing/`, opts), 'SOURCE_UNUSABLE', /404/);
+      await rejectsWith(listSource(dir.path, opts), 'EMPTY_LISTING');
+      await rejectsWith(listSource(join(dir.path, 'nope'), opts), 'SOURCE_UNUSABLE', /no such file/);
+      await rejectsWith(listSource('ftp://example.invalid/x', opts), 'USAGE', /scheme/);
+      await rejectsWith(listSource('http://127.0.0.1:9/', opts), 'SOURCE_UNUSABLE', /cannot reach/);
+    } finally {
+      server.close();
+      await dir.remove();
+    }
+  });
+});
