@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'SOURCE_UNUSABLE' // the source cannot be listed at all (unreachable, not a listing)
   | 'BAD_LISTING' // the listing was read but is malformed
   | 'EMPTY_LISTING' // the listing holds nothing to download
+  | 'NOTHING_NEW' // --only-new and every result was fetched before (not a failure)
   | 'HTTP_STATUS' // the server answered with an error status
   | 'NETWORK' // connection refused/reset/dropped mid-body
   | 'STALLED' // no bytes for --stall-timeout

@@ -4,6 +4,7 @@
 import type { FileHandle } from 'node:fs/promises';
 
 export const writeBlockBytes = 1024 * 1024;
+const maxBufferAgeMs = 1000;
 
 export class BufferedFileWriter {
   private readonly file: FileHandle;
@@ -13,6 +14,7 @@ export class BufferedFileWriter {
   private used = 0;
   private pending: Promise<void> | null = null;
   private readonly gate: Promise<void>;
+  private lastFlushAt = Date.now();
 
   /** `gate`: nothing reaches the file before it resolves (the journal must know the validator first). */
   constructor(file: FileHandle, position: number, gate: Promise<void> = Promise.resolve()) {
@@ -41,7 +43,9 @@ export class BufferedFileWriter {
       this.used += n;
       offset += n;
     }
-    if (this.used === writeBlockBytes && !this.pending) this.startFlush();
+    // On a slow link a block takes long to fill; write what we have every second so a
+    // crash loses at most a second of data, not a whole block.
+    if (!this.pending && (this.used === writeBlockBytes || Date.now() - this.lastFlushAt > maxBufferAgeMs)) this.startFlush();
     return undefined;
   }
 
@@ -54,6 +58,7 @@ export class BufferedFileWriter {
   }
 
   private startFlush(): void {
+    this.lastFlushAt = Date.now();
     const block = this.current;
     const length = this.used;
     const position = this.position;

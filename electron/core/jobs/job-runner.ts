@@ -119,6 +119,11 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     return await execute(rt);
   } catch (error) {
     const err = toReelpackError(error);
+    if (err.code === 'NOTHING_NEW') {
+      emit({ type: 'warning', message: err.message });
+      await removeJobState(stateDir);
+      return { type: 'summary', ok: true, files: 0, bytes: 0, networkBytes: 0, failed: [], outputs: [] };
+    }
     const cancelled = stop.signal.aborted || err.code === 'CANCELLED';
     await rt?.sink?.abort().catch(() => {});
     const data: ErrorData = cancelled ? { code: 'CANCELLED', message: 'cancelled; run the same command again to resume' } : err.toData();
@@ -164,7 +169,7 @@ async function loadOrCreateJob(
   if (options.onlyNew) {
     const fetched = await loadCatalog(options.catalogDir ?? defaultConfigDir(), listing.source);
     chosen = chosen.filter((item) => !fetched.has(item.id));
-    if (chosen.length === 0) throw new ReelpackError('EMPTY_LISTING', `nothing new at ${listing.source}: all ${listing.items.length} results were fetched before`);
+    if (chosen.length === 0) throw new ReelpackError('NOTHING_NEW', `nothing new at ${listing.source}: all ${listing.items.length} results were fetched before`);
   }
   if (chosen.length === 0) throw new ReelpackError('EMPTY_LISTING', `none of the selected results are at ${listing.source}`);
   const names = new UniquePathAllocator();

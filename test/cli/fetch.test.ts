@@ -1,0 +1,199 @@
+// The `reelpack` command as users and other tools run it: exit codes, --json summary,
+// resume after kill -9 and Ctrl-C, the lock, --only-new, and nginx byte-for-byte.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runCli, startCli } from '../helpers/cli.ts';
+import { startNginx, tempDir } from '../helpers/servers.ts';
+import { startDemoServer } from '../servers/demo-server.ts';
+
+async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await tempDir();
+  try {
+    return await fn(dir.path);
+  } finally {
+    await dir.remove();
+  }
+}
+
+test('usage errors exit 2 with a clear message and no stack trace', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['fetch', 'http://127.0.0.1:9/'], /required option '-o, --out <dir>'/],
+    [['fetch', 'http://127.0.0.1:9/', '--out', '/tmp/x', '--concurrency', '0'], /--concurrency must be a whole number/],
+    [['fetch', 'http://127.0.0.1:9/', '--out', '/tmp/x', '--mode', 'tar'], /Allowed choices are zip, folder, both/],
+    [['fetch', 'http://127.0.0.1:9/', '--out', '/tmp/x', '--volume-size', 'lots'], /bad size/],
+    [['fetch', 'gopher://x/', '--out', '/tmp/x'], /unsupported URL scheme/],
+    [['frobnicate'], /unknown command/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await runCli(args);
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  }
+  const help = await runCli(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /fetch \[options\] <source>/);
+});
+
+test('an unusable source exits 2 with a JSON summary naming the error', async () => {
+  await withTemp(async (dir) => {
+    const result = await runCli(['fetch', join(dir, 'missing'), '--out', join(dir, 'out'), '--json']);
+    assert.equal(result.code, 2);
+    assert.equal(result.summary?.ok, false);
+    assert.equal(result.summary?.error?.code, 'SOURCE_UNUSABLE');
+  });
+});
+
+test('fetch from the demo server: JSON events, summary, exit 1 when a file fails for good, the rest kept', async () => {
+  const demo = await startDemoServer({ count: 6, size: 100_000, faults: (_req, file) => (file?.name === 'result_0002.mp4' ? { kind: 'status', status: 410 } : undefined) });
+  try {
+    await withTemp(async (dir) => {
+      const out = join(dir, 'out');
+      const result = await runCli(['fetch', demo.url, '--out', out, '--mode', 'folder', '--json'], { REELPACK_HOME: join(dir, 'home') });
+      assert.equal(result.code, 1, result.stderr);
+      const summary = result.summary!;
+      assert.deepEqual(Object.keys(summary).sort(), ['bytes', 'failed', 'files', 'networkBytes', 'ok', 'outputs', 'type']);
+      assert.equal(summary.ok, false);
+      assert.equal(summary.files, 5);
+      assert.equal(summary.bytes, 500_000);
+      assert.deepEqual(summary.failed.map((f) => f.name), ['result_0002.mp4']);
+      assert.equal(summary.outputs.length, 5);
+      for (const output of summary.outputs) {
+        const source = demo.files.find((f) => output.path.endsWith(f.name))!;
+        assert.equal(output.sha256, source.sha256);
+        assert.ok((await readFile(output.path)).equals(source.data));
+      }
+      assert.ok(result.events.some((e) => e.type === 'listed'));
+    });
+  } finally {
+    await demo.close();
+  }
+});
+
+test('kill -9 mid-download, run again: files identical, finished files not fetched again, little downloaded twice', async () => {
+  const log: Array<{ method: string; url: string; range?: string | undefined; status: number }> = [];
+  const fileSize = 4 * 1024 * 1024;
+  const demo = await startDemoServer({ count: 6, size: fileSize, rateBytesPerSec: 3_000_000, log });
+  try {
+    await withTemp(async (dir) => {
+      const out = join(dir, 'out');
+      const args = ['fetch', demo.url, '--out', out, '--mode', 'folder', '--json', '--concurrency', '2'];
+      const env = { REELPACK_HOME: join(dir, 'home') };
+      const first = startCli(args, env);
+      // Kill once the first two files are done and the next two are well under way.
+      while (demo.bytesSent() < fileSize * 3.2) await sleep(20);
+      first.child.kill('SIGKILL');
+      const killed = await first.done;
+      assert.equal(killed.signal, 'SIGKILL');
+      const verifiedBeforeKill = killed.events.flatMap((e) => (e.type === 'file' && e.state === 'verified' ? [e.name] : []));
+      assert.ok(verifiedBeforeKill.length >= 1, 'some file finished before the kill');
+      const staged = await readdir(join(out, '.reelpack', 'files'));
+      assert.ok(staged.some((f) => f.endsWith('.part')), `part files kept: ${staged}`);
+      const requestsBefore = log.length;
+
+      const second = await runCli(args, env);
+      assert.equal(second.code, 0, second.stderr);
+      for (const f of demo.files) assert.ok((await readFile(join(out, f.name))).equals(f.data), f.name);
+      const again = log.slice(requestsBefore).filter((l) => l.url.startsWith('/outputs/'));
+      for (const name of verifiedBeforeKill) assert.ok(!again.some((l) => l.url.endsWith(name)), `${name} fetched again`);
+      assert.ok(again.some((l) => l.range && l.status === 206), 'an unfinished file resumed with Range');
+      const total = fileSize * demo.files.length;
+      const wasted = demo.bytesSent() - total;
+      assert.ok(wasted <= 2 * 1024 * 1024 * 2, `re-downloaded ${wasted} bytes (limit: 1 MiB buffer + socket per file in flight)`);
+      await assert.rejects(readdir(join(out, '.reelpack')), 'job state removed when done');
+    });
+  } finally {
+    await demo.close();
+  }
+});
+
+test('Ctrl-C stops with exit 130 and the same command resumes', async () => {
+  const demo = await startDemoServer({ count: 3, size: 1024 * 1024, rateBytesPerSec: 1_000_000 });
+  try {
+    await withTemp(async (dir) => {
+      const out = join(dir, 'out');
+      const args = ['fetch', demo.url, '--out', out, '--json', '--zip', 'batch.zip'];
+      const env = { REELPACK_HOME: join(dir, 'home') };
+      const first = startCli(args, env);
+      while (demo.bytesSent() < 500_000) await sleep(20);
+      first.child.kill('SIGINT');
+      const stopped = await first.done;
+      assert.equal(stopped.code, 130, stopped.stderr);
+      assert.equal(stopped.summary?.error?.code, 'CANCELLED');
+      const second = await runCli(args, env);
+      assert.equal(second.code, 0, second.stderr);
+      const zip = join(out, 'batch.zip');
+      execFileSync('unzip', ['-tq', zip]);
+      assert.equal(second.summary?.outputs[0]?.path, zip);
+    });
+  } finally {
+    await demo.close();
+  }
+});
+
+test('a second run on the same destination is refused while the first works', async () => {
+  const demo = await startDemoServer({ count: 2, size: 1024 * 1024, rateBytesPerSec: 500_000 });
+  try {
+    await withTemp(async (dir) => {
+      const out = join(dir, 'out');
+      const env = { REELPACK_HOME: join(dir, 'home') };
+      const first = startCli(['fetch', demo.url, '--out', out, '--mode', 'folder', '--json'], env);
+      while (demo.bytesSent() < 100_000) await sleep(20);
+      const second = await runCli(['fetch', demo.url, '--out', out, '--mode', 'folder'], env);
+      assert.equal(second.code, 2);
+      assert.match(second.stderr, /another reelpack \(pid \d+\) is already working/);
+      first.child.kill('SIGKILL');
+      await first.done;
+      // A lock left by a killed run does not block the next one.
+      const third = await runCli(['fetch', demo.url, '--out', out, '--mode', 'folder', '--json'], env);
+      assert.equal(third.code, 0, third.stderr);
+    });
+  } finally {
+    await demo.close();
+  }
+});
+
+test('--only-new fetches just the results not fetched before', async () => {
+  const demo = await startDemoServer({ count: 4, size: 1000 });
+  try {
+    await withTemp(async (dir) => {
+      const env = { REELPACK_HOME: join(dir, 'home') };
+      const first = await runCli(['fetch', demo.url, '--out', join(dir, 'a'), '--mode', 'folder', '--json', '--only-new'], env);
+      assert.equal(first.summary?.files, 4);
+      const second = await runCli(['fetch', demo.url, '--out', join(dir, 'b'), '--mode', 'folder', '--json', '--only-new'], env);
+      assert.equal(second.code, 0);
+      assert.equal(second.summary?.files, 0);
+      assert.ok(second.events.some((e) => e.type === 'warning' && /nothing new/.test(e.message)));
+    });
+  } finally {
+    await demo.close();
+  }
+});
+
+test('40 files of 8 MiB from nginx arrive byte-identical, loose and zipped', async () => {
+  await withTemp(async (dir) => {
+    const root = join(dir, 'www');
+    await mkdir(root);
+    const files = Array.from({ length: 40 }, (_, i) => ({ name: `clip_${String(i).padStart(2, '0')}.mp4`, data: randomBytes(8 * 1024 * 1024) }));
+    await Promise.all(files.map((f) => writeFile(join(root, f.name), f.data)));
+    const nginx = await startNginx(root);
+    try {
+      const env = { REELPACK_HOME: join(dir, 'home') };
+      const loose = await runCli(['fetch', nginx.url, '--out', join(dir, 'loose'), '--mode', 'both', '--zip', 'all.zip', '--json'], env);
+      assert.equal(loose.code, 0, loose.stderr);
+      for (const f of files) assert.ok((await readFile(join(dir, 'loose', f.name))).equals(f.data), f.name);
+      const zip = join(dir, 'loose', 'all.zip');
+      execFileSync('unzip', ['-tq', zip]);
+      execFileSync('unzip', ['-q', zip, '-d', join(dir, 'unzipped')]);
+      for (const f of files) assert.ok((await readFile(join(dir, 'unzipped', f.name))).equals(f.data), `${f.name} in the zip`);
+      execFileSync('sha256sum', ['--quiet', '-c', 'SHA256SUMS'], { cwd: join(dir, 'unzipped') });
+    } finally {
+      await nginx.close();
+    }
+  });
+});
