@@ -13,6 +13,7 @@ import type { SourceKind } from '../core/sources/source-types.ts';
 import { formatBytes, parseSize } from '../core/units.ts';
 import { createPrinter } from './progress-printer.ts';
 import { verifyArchive } from '../core/bundle/verify-archive.ts';
+import { runServeCommand } from '../host/serve-command.ts';
 
 const usageCodes = new Set<ErrorCode>(['USAGE', 'SOURCE_UNUSABLE', 'BAD_LISTING', 'EMPTY_LISTING', 'LOCKED', 'JOB_MISMATCH']);
 
@@ -133,6 +134,20 @@ export function buildProgram(): Command {
         }
       }
       process.exitCode = allOk ? 0 : 1;
+    });
+
+  program.command('serve')
+    .description('serve the Reelpack UI and its API to a browser on 127.0.0.1 (for headless machines)')
+    .option('--port <n>', 'port (default: any free port)', positiveInt('--port', 0, 65535))
+    .option('--config-dir <dir>', 'settings and job history (default: $REELPACK_HOME or ~/.config/reelpack)')
+    .option('--ui-dir <dir>', 'built UI to serve (default: dist/ui, made by npm run build:ui)')
+    .action(async (flags: { port?: number; configDir?: string; uiDir?: string }) => {
+      const args = [
+        ...(flags.port !== undefined ? ['--port', String(flags.port)] : []),
+        ...(flags.configDir ? ['--config-dir', flags.configDir] : []),
+        ...(flags.uiDir ? ['--ui-dir', flags.uiDir] : []),
+      ];
+      await runServeCommand(args).catch((error: unknown) => fail(error, false));
     });
 
   return program;

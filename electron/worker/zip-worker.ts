@@ -38,6 +38,8 @@ const parent = connectToParent();
 let writer: ZipArchiveWriter | null = null;
 
 async function stop(answer: boolean): Promise<void> {
+  // Cleaning up must not keep a worker alive: if abort hangs (yazl stuck on a dead stream), leave anyway.
+  setTimeout(() => process.exit(0), 1500);
   const current = writer;
   writer = null;
   await current?.abort().catch(() => {});

@@ -186,6 +186,8 @@ class ZipSink implements OutputSink {
       },
       onFailure: (error) => this.setFatal(error),
     });
+    // abort() may have landed while this init was awaiting: do not leave a worker behind.
+    if (this.fatal) void this.client.cancel();
   }
 
   /** Finished volumes that are still there, unchanged in size. */

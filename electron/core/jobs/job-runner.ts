@@ -271,8 +271,12 @@ async function execute(rt: Runtime): Promise<JobSummary> {
 
   const complete = rt.failed.length === 0;
   let outputs: OutputFile[] = [];
-  if (complete || state.header.allowPartial || state.header.mode === 'folder') {
+  if (complete || state.header.allowPartial) {
     outputs = [...(rt.sink ? await rt.sink.finish({ failed: rt.failed }) : []), ...rt.loose];
+  } else {
+    // Some files failed: no archive yet (a later run finishes it); loose files are kept.
+    await rt.sink?.abort();
+    outputs = rt.loose;
   }
   await recordFetched(rt.options.catalogDir ?? defaultConfigDir(), state.header.source, [...state.done.entries()].map(([i, d]) => ({
     id: state.items[i]!.id, size: d.size, sha256: d.sha256, etag: d.etag, fetchedAt: new Date().toISOString(),

@@ -27,17 +27,17 @@ async function withFaults(
 ) {
   const log: NonNullable<DemoServerOptions['log']> = [];
   const counts = new Map<string, number>();
-  let demoRef: DemoServer | undefined;
+  const ref: { demo?: DemoServer } = {};
   const demo: DemoServer = await startDemoServer({
     count: 3, size: 300_000, log, ...serverOptions,
     faults: (req, file) => {
       if (!file || req.method !== 'GET') return undefined;
       const n = (counts.get(file.name) ?? 0) + 1;
       counts.set(file.name, n);
-      return file.name === 'result_0001.mp4' ? faultFor(n, file.name, demoRef!) : undefined;
+      return file.name === 'result_0001.mp4' ? faultFor(n, file.name, ref.demo!) : undefined;
     },
   });
-  demoRef = demo;
+  ref.demo = demo;
   const dir = await tempDir();
   const events: JobEvent[] = [];
   const out = join(dir.path, 'out');

@@ -1,0 +1,342 @@
+// The contract implemented on the engine: plain Node, no Electron. Electron main and the
+// browser host both build exactly this object and only wire its commands and events.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type {
+  AppInfo,
+  Connection,
+  ContractHandlers,
+  EventListener,
+  Events,
+  FolderCheck,
+  JobRecord,
+  JobSnapshot,
+  Locale,
+  ResultRow,
+  Settings,
+  StartJobArgs,
+} from '../contract.ts';
+import { ContractFailure } from '../contract.ts';
+import type { ResultItem } from '../sources/source-types.ts';
+import { engine as realEngine } from './engine.ts';
+import type { Engine, JobOptions } from './engine.ts';
+import { checkFolder } from './folder-check.ts';
+import { readJsonFile, serialWriter } from './json-file.ts';
+import { isActive, JobSession } from './job-session.ts';
+import type { JobChange } from './job-session.ts';
+import { SettingsStore } from './settings-store.ts';
+import type { SecretStore } from './settings-store.ts';
+
+/** What differs between the Electron shell and the browser host. */
+export interface AppPlatform {
+  shell: 'electron' | 'browser';
+  chooseFolder?: ((defaultPath: string | undefined) => Promise<string | null>) | undefined;
+  openPath: (target: string) => Promise<void>;
+  showItemInFolder: (target: string) => Promise<void>;
+  secrets?: SecretStore | undefined;
+  /** Electron: a zip worker under utilityProcess (passed through to the bundler). */
+  spawnZipWorker?: (() => unknown) | undefined;
+}
+
+export interface AppServiceOptions {
+  configDir: string;
+  platform: AppPlatform;
+  version?: string;
+  systemLocale?: string;
+  /** Minimum gap between job events sent to the UI. */
+  eventThrottleMs?: number;
+  engine?: Engine;
+  /** Engine tuning (tests shorten these). */
+  jobDefaults?: Partial<Pick<JobOptions, 'stallTimeoutMs' | 'retries' | 'depth' | 'concurrency'>>;
+}
+
+export interface AppService extends ContractHandlers {
+  subscribe(listener: EventListener): () => void;
+  /** Jobs that are downloading right now (for quit confirmation, power blocker, taskbar). */
+  activeJobs(): JobSnapshot[];
+  /** Pauses every running job (their journals keep them resumable) and stops. */
+  close(): Promise<void>;
+}
+
+interface StoredJob {
+  record: JobRecord;
+  args: Omit<StartJobArgs, 'token'>;
+}
+
+function paramsLine(params: unknown): string {
+  if (params === undefined || params === null) return '';
+  if (typeof params !== 'object') return String(params).slice(0, 300);
+  const parts = Object.entries(params as Record<string, unknown>).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  return parts.join(', ').slice(0, 300);
+}
+
+function toRow(item: ResultItem): ResultRow {
+  return { id: item.id, name: item.name, size: item.size ?? null, createdAt: item.createdAt ?? null, sha256: item.sha256 ?? null, params: paramsLine(item.params) };
+}
+
+function need(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new ContractFailure('BAD_ARGUMENT', message);
+}
+
+export async function createAppService(options: AppServiceOptions): Promise<AppService> {
+  const engine = options.engine ?? realEngine;
+  const { configDir, platform } = options;
+  const catalogDir = configDir; // the catalog keeps its files under <configDir>/catalog/
+  const settings = await SettingsStore.open(configDir, platform.secrets);
+  const writeJobs = serialWriter(path.join(configDir, 'jobs.json'));
+  const listeners = new Set<EventListener>();
+  const sessions = new Map<string, JobSession>();
+  const stored = new Map<string, StoredJob>();
+  const tokens = new Map<string, string>(); // source → token typed this session (never written in clear)
+  const listings = new Map<string, ResultItem[]>();
+  const defaults = { stallTimeoutMs: 30_000, retries: 5, depth: 3, ...options.jobDefaults };
+
+  function emit<K extends keyof Events>(name: K, payload: Events[K]): void {
+    for (const l of listeners) l(name, payload);
+  }
+  function saveJobs(): Promise<void> {
+    return writeJobs({ jobs: [...stored.values()] });
+  }
+  function onChange(change: JobChange, statusChanged: boolean): void {
+    const entry = stored.get(change.job.id);
+    if (entry) entry.record = change.job;
+    if (statusChanged) void saveJobs();
+    emit('job', change);
+  }
+
+  async function tokenFor(source: string, given?: string): Promise<string | undefined> {
+    return given || tokens.get(source) || (await settings.tokenFor(source));
+  }
+
+  function sessionFor(entry: StoredJob, queued?: ResultItem[]): JobSession {
+    const session = new JobSession({
+      record: entry.record,
+      engine,
+      throttleMs: options.eventThrottleMs ?? 150,
+      onChange,
+      queued: queued?.map((q) => ({ id: q.id, name: q.name, size: q.size ?? null })),
+      options: async () => ({
+        source: entry.args.source,
+        outDir: entry.args.outDir,
+        mode: entry.args.mode,
+        zipName: entry.args.zipName,
+        volumeSize: entry.args.volumeSize,
+        selectIds: entry.args.selectIds,
+        onlyNew: entry.args.onlyNew,
+        token: await tokenFor(entry.args.source),
+        concurrency: defaults.concurrency ?? settings.get().concurrency,
+        stallTimeoutMs: defaults.stallTimeoutMs,
+        retries: defaults.retries,
+        depth: defaults.depth,
+        allowPartial: false,
+        catalogDir,
+        spawnZipWorker: platform.spawnZipWorker,
+      }),
+    });
+    sessions.set(entry.record.id, session);
+    return session;
+  }
+
+  function getSession(jobId: unknown): JobSession {
+    need(typeof jobId === 'string', 'jobId must be a string');
+    const existing = sessions.get(jobId);
+    if (existing) return existing;
+    const entry = stored.get(jobId);
+    if (!entry) throw new ContractFailure('NOT_FOUND', `no such job: ${jobId}`);
+    return sessionFor(entry);
+  }
+
+  function busyIn(outDir: string): JobSession | undefined {
+    return [...sessions.values()].find((s) => s.record.outDir === outDir && isActive(s.record.status));
+  }
+
+  // Jobs from earlier runs: what was running when the app stopped is offered for resume.
+  const saved = await readJsonFile<{ jobs?: StoredJob[] }>(path.join(configDir, 'jobs.json'), {});
+  for (const entry of saved.jobs ?? []) {
+    if (!entry?.record?.id || !entry.args) continue;
+    const status = entry.record.status;
+    if (status === 'running' || status === 'pausing' || status === 'interrupted' || status === 'paused') {
+      const state = await engine.readJobState(entry.record.outDir).catch(() => null);
+      entry.record.status = state ? (status === 'paused' ? 'paused' : 'interrupted') : 'failed';
+      if (!state) entry.record.error = { code: 'NOT_FOUND', message: 'the job’s saved state is gone from its folder' };
+    } else if (status === 'cancelling') {
+      await engine.discardJob(entry.record.outDir).catch(() => {});
+      entry.record.status = 'cancelled';
+    }
+    stored.set(entry.record.id, entry);
+  }
+
+  const service: AppService = {
+    async getAppInfo(): Promise<AppInfo> {
+      return {
+        version: options.version ?? '0.0.0',
+        shell: platform.shell,
+        platform: process.platform,
+        canBrowse: Boolean(platform.chooseFolder),
+        canRememberTokens: settings.canRememberTokens,
+        systemLocale: options.systemLocale ?? Intl.DateTimeFormat().resolvedOptions().locale,
+      };
+    },
+    async getSettings(): Promise<Settings> {
+      return settings.get();
+    },
+    async setLocale({ locale }): Promise<Settings> {
+      need(locale === null || locale === 'en' || locale === 'zh-CN', 'locale must be en, zh-CN or null');
+      await settings.setLocale(locale as Locale | null);
+      emit('settings', settings.get());
+      return settings.get();
+    },
+    async forgetServer({ url }): Promise<Settings> {
+      need(typeof url === 'string', 'url must be a string');
+      await settings.forgetServer(url);
+      emit('settings', settings.get());
+      return settings.get();
+    },
+    async connect({ url, token, rememberToken }): Promise<Connection> {
+      need(typeof url === 'string' && url.trim() !== '', 'enter a server URL or a folder');
+      need(token === undefined || typeof token === 'string', 'token must be a string');
+      const source = url.trim();
+      const useToken = await tokenFor(source, token || undefined);
+      const listing = await engine.listSource(source, { token: useToken, depth: defaults.depth });
+      listings.set(listing.source, listing.items);
+      if (useToken) tokens.set(listing.source, useToken);
+      const totalBytes = listing.items.reduce((sum, i) => sum + (i.size ?? 0), 0);
+      const fetched = await engine.loadCatalog(catalogDir, listing.source).catch(() => new Set<string>());
+      await settings.rememberServer({ url: listing.source, kind: listing.kind, count: listing.items.length, totalBytes }, rememberToken ? useToken : undefined);
+      emit('settings', settings.get());
+      return {
+        source: listing.source,
+        kind: listing.kind,
+        items: listing.items.map(toRow),
+        totalBytes,
+        skipped: listing.skipped,
+        fetchedIds: [...fetched],
+      };
+    },
+    async checkFolder({ path: folder }): Promise<FolderCheck> {
+      need(typeof folder === 'string', 'path must be a string');
+      return checkFolder(folder, async (dir) => {
+        const state = (await engine.readJobState(dir)) as { source?: unknown } | null;
+        return state ? { source: typeof state.source === 'string' ? state.source : '' } : null;
+      });
+    },
+    async chooseFolder({ defaultPath }): Promise<string | null> {
+      if (!platform.chooseFolder) throw new ContractFailure('UNSUPPORTED', 'no folder dialog here: type the folder path');
+      return platform.chooseFolder(typeof defaultPath === 'string' ? defaultPath : settings.get().lastFolder ?? undefined);
+    },
+    async startJob(args): Promise<JobSnapshot> {
+      need(typeof args.source === 'string' && args.source !== '', 'source must be a string');
+      need(args.mode === 'zip' || args.mode === 'folder' || args.mode === 'both', 'mode must be zip, folder or both');
+      need(args.volumeSize === undefined || (Number.isSafeInteger(args.volumeSize) && args.volumeSize >= 1024 * 1024), 'volume size must be at least 1 MiB');
+      need(args.selectIds === undefined || (Array.isArray(args.selectIds) && args.selectIds.every((s) => typeof s === 'string')), 'selectIds must be strings');
+      need(args.zipName === undefined || typeof args.zipName === 'string', 'zipName must be a string');
+      const check = await service.checkFolder({ path: args.outDir });
+      if (check.problem) throw new ContractFailure('BAD_ARGUMENT', `cannot save to ${check.path}: ${check.problem}`);
+      if (busyIn(check.path)) throw new ContractFailure('BUSY', `a job is already running in ${check.path}`);
+      if (args.token) tokens.set(args.source, args.token);
+      const now = new Date().toISOString();
+      const zipName = args.zipName?.trim() || undefined;
+      const entry: StoredJob = {
+        record: {
+          id: randomUUID(),
+          source: args.source,
+          outDir: check.path,
+          mode: args.mode,
+          zipName: zipName ?? null,
+          status: 'running',
+          createdAt: now,
+          updatedAt: now,
+          filesTotal: 0,
+          bytesTotal: 0,
+          failedCount: 0,
+          outputs: [],
+          error: null,
+        },
+        args: { source: args.source, outDir: check.path, mode: args.mode, zipName, volumeSize: args.volumeSize, selectIds: args.selectIds, onlyNew: Boolean(args.onlyNew) },
+      };
+      // A finished or abandoned job record for the same folder is replaced by the new one.
+      stored.set(entry.record.id, entry);
+      await settings.setLastFolder(check.path);
+      emit('settings', settings.get());
+      const listed = listings.get(args.source);
+      const wanted = args.selectIds ? new Set(args.selectIds) : null;
+      const session = sessionFor(entry, listed?.filter((i) => !wanted || wanted.has(i.id)));
+      session.start();
+      return session.snapshot();
+    },
+    async pauseJob({ jobId }): Promise<JobRecord> {
+      const session = getSession(jobId);
+      await session.pause();
+      return session.snapshot().job;
+    },
+    async resumeJob({ jobId }): Promise<JobSnapshot> {
+      const session = getSession(jobId);
+      const status = session.record.status;
+      if (isActive(status)) return session.snapshot();
+      if (status === 'cancelled') throw new ContractFailure('BAD_ARGUMENT', 'a cancelled job cannot be resumed');
+      if (busyIn(session.record.outDir)) throw new ContractFailure('BUSY', `a job is already running in ${session.record.outDir}`);
+      session.start();
+      return session.snapshot();
+    },
+    async cancelJob({ jobId }): Promise<JobRecord> {
+      const session = getSession(jobId);
+      if (session.record.status === 'done') throw new ContractFailure('BAD_ARGUMENT', 'the job is finished');
+      await session.cancel();
+      return session.snapshot().job;
+    },
+    async retryFailed({ jobId }): Promise<JobSnapshot> {
+      const session = getSession(jobId);
+      if (session.record.status !== 'failed' && session.record.status !== 'done') {
+        throw new ContractFailure('BAD_ARGUMENT', 'only a finished job can retry its failed files');
+      }
+      // The journal keeps every verified file: running the job again fetches only what failed.
+      session.start();
+      return session.snapshot();
+    },
+    async listJobs(): Promise<JobRecord[]> {
+      return [...stored.values()].map((e) => ({ ...e.record })).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    },
+    async getJob({ jobId }): Promise<JobSnapshot> {
+      return getSession(jobId).snapshot();
+    },
+    async forgetJob({ jobId }): Promise<JobRecord[]> {
+      const session = getSession(jobId);
+      if (isActive(session.record.status)) throw new ContractFailure('BUSY', 'pause or cancel the job first');
+      sessions.delete(session.record.id);
+      stored.delete(session.record.id);
+      await saveJobs();
+      return service.listJobs({});
+    },
+    async openJobFolder({ jobId }): Promise<null> {
+      await platform.openPath(getSession(jobId).record.outDir);
+      return null;
+    },
+    async showOutput({ jobId, path: target }): Promise<null> {
+      const session = getSession(jobId);
+      const output = session.record.outputs.find((o) => o.path === target || path.join(session.record.outDir, o.path) === target);
+      if (!output) throw new ContractFailure('NOT_FOUND', 'not an output of this job');
+      await platform.showItemInFolder(path.resolve(session.record.outDir, output.path));
+      return null;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    activeJobs() {
+      return [...sessions.values()].filter((s) => isActive(s.record.status)).map((s) => s.snapshot());
+    },
+    async close() {
+      const running = [...sessions.values()].filter((s) => s.isRunning);
+      await Promise.all(running.map((s) => s.pause()));
+      // A job stopped by quitting is offered again at the next launch.
+      for (const s of running) {
+        s.record.status = 'interrupted';
+        const entry = stored.get(s.record.id);
+        if (entry) entry.record = { ...s.record, outputs: [...s.record.outputs] };
+      }
+      await saveJobs();
+      listeners.clear();
+    },
+  };
+  return service;
+}

@@ -1,0 +1,236 @@
+// One job as the app sees it: runs the engine's runJob (again) for start, resume and retry,
+// folds its events into a snapshot, and reports changes at a bounded rate.
+import type { BundleProgress, FileRow, JobProgress, JobRecord, JobSnapshot, JobStatus } from '../contract.ts';
+import { toContractError } from '../contract.ts';
+import type { JobEvent, JobSummary } from '../jobs/job-events.ts';
+import type { Engine, JobOptions } from './engine.ts';
+
+export interface JobChange {
+  job: JobRecord;
+  progress: JobProgress;
+  bundle: BundleProgress | null;
+  files: FileRow[];
+  warnings: string[];
+  summary: JobSummary | null;
+}
+
+const emptyProgress: JobProgress = { bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0, speed: 0, etaSeconds: null };
+const activeStatuses: readonly JobStatus[] = ['running', 'pausing', 'cancelling'];
+
+export function isActive(status: JobStatus): boolean {
+  return activeStatuses.includes(status);
+}
+
+export class JobSession {
+  record: JobRecord;
+  private readonly files = new Map<string, FileRow>();
+  private readonly changed = new Set<string>();
+  private progress: JobProgress = { ...emptyProgress };
+  private bundle: BundleProgress | null = null;
+  private warnings: string[] = [];
+  private summary: JobSummary | null = null;
+  private controller: AbortController | null = null;
+  private running: Promise<void> | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly engine: Engine;
+  private readonly options: () => Promise<JobOptions>;
+  private readonly onChange: (change: JobChange, statusChanged: boolean) => void;
+  private readonly throttleMs: number;
+
+  constructor(init: {
+    record: JobRecord;
+    engine: Engine;
+    options: () => Promise<JobOptions>;
+    onChange: (change: JobChange, statusChanged: boolean) => void;
+    throttleMs: number;
+    queued?: { id: string; name: string; size: number | null }[];
+  }) {
+    this.record = init.record;
+    this.engine = init.engine;
+    this.options = init.options;
+    this.onChange = init.onChange;
+    this.throttleMs = init.throttleMs;
+    for (const q of init.queued ?? []) {
+      this.files.set(q.id, { id: q.id, name: q.name, state: 'queued', size: q.size, bytesDone: 0, attempt: null, retryInMs: null, reason: null });
+    }
+  }
+
+  snapshot(): JobSnapshot {
+    return { job: { ...this.record }, progress: { ...this.progress }, bundle: this.bundle, files: [...this.files.values()], warnings: [...this.warnings], summary: this.summary };
+  }
+
+  get isRunning(): boolean {
+    return this.running !== null;
+  }
+
+  /** Starts (or resumes, or retries) the job; resolves when runJob has been called. */
+  start(): void {
+    if (this.running) return;
+    this.summary = null;
+    this.bundle = null;
+    this.warnings = [];
+    this.record.error = null;
+    // A retry re-queues what failed; the engine re-reports every file it handles.
+    for (const row of this.files.values()) {
+      if (row.state === 'failed' || row.state === 'retrying' || row.state === 'downloading') {
+        this.files.set(row.id, { ...row, state: 'queued', reason: null, attempt: null, retryInMs: null });
+        this.changed.add(row.id);
+      }
+    }
+    const controller = new AbortController();
+    this.controller = controller;
+    this.setStatus('running');
+    this.running = this.run(controller).finally(() => {
+      this.running = null;
+      this.controller = null;
+    });
+  }
+
+  private async run(controller: AbortController): Promise<void> {
+    let summary: JobSummary | null = null;
+    let error: unknown = null;
+    try {
+      const options = await this.options();
+      summary = await this.engine.runJob(options, (event) => this.apply(event), controller.signal);
+    } catch (e) {
+      error = e;
+    }
+    if (summary) this.apply(summary);
+    const stopping = this.record.status;
+    if (stopping === 'pausing') return this.setStatus('paused');
+    if (stopping === 'cancelling') {
+      try {
+        await this.engine.discardJob(this.record.outDir);
+      } catch (e) {
+        this.record.error = toContractError(e);
+      }
+      return this.setStatus('cancelled');
+    }
+    if (error) {
+      this.record.error = toContractError(error);
+      return this.setStatus('failed');
+    }
+    if (summary && !summary.ok) {
+      this.record.error = summary.error ?? null;
+      return this.setStatus('failed');
+    }
+    this.setStatus('done');
+  }
+
+  /** Pause: abort; the engine keeps its journal, so resume continues where it stopped. */
+  async pause(): Promise<void> {
+    if (!this.running || !this.controller) return;
+    this.setStatus('pausing');
+    this.controller.abort();
+    await this.running;
+  }
+
+  async cancel(): Promise<void> {
+    if (this.running && this.controller) {
+      this.setStatus('cancelling');
+      this.controller.abort();
+      await this.running;
+      return;
+    }
+    try {
+      await this.engine.discardJob(this.record.outDir);
+    } catch (e) {
+      this.record.error = toContractError(e);
+    }
+    this.setStatus('cancelled');
+  }
+
+  /** Waits for a running job to stop (used on quit after pausing). */
+  async settled(): Promise<void> {
+    await this.running;
+  }
+
+  private apply(event: JobEvent): void {
+    switch (event.type) {
+      case 'listed':
+        this.record.filesTotal = event.files;
+        this.record.bytesTotal = event.bytes;
+        this.progress = { ...this.progress, filesTotal: event.files, bytesTotal: event.bytes };
+        for (const s of event.skipped) this.warnings.push(`${s.name}: ${s.reason}`);
+        break;
+      case 'file': {
+        const prev = this.files.get(event.id);
+        const size = event.size ?? prev?.size ?? null;
+        const done = event.bytesDone ?? (event.state === 'verified' || event.state === 'zipped' || event.state === 'done' ? (size ?? 0) : prev?.bytesDone ?? 0);
+        this.files.set(event.id, {
+          id: event.id,
+          name: event.name,
+          state: event.state,
+          size,
+          bytesDone: done,
+          attempt: event.attempt ?? (event.state === 'retrying' ? prev?.attempt ?? null : null),
+          retryInMs: event.retryInMs ?? null,
+          reason: event.reason ?? null,
+        });
+        this.changed.add(event.id);
+        break;
+      }
+      case 'progress':
+        this.progress = {
+          bytesDone: event.bytesDone,
+          bytesTotal: event.bytesTotal,
+          filesDone: event.filesDone,
+          filesTotal: event.filesTotal,
+          speed: event.speed,
+          etaSeconds: event.etaSeconds,
+        };
+        break;
+      case 'bundle':
+        this.bundle = { state: event.state, path: event.path ?? null, bytesDone: event.bytesDone ?? null, bytesTotal: event.bytesTotal ?? null };
+        break;
+      case 'output':
+        if (!this.record.outputs.some((o) => o.path === event.path)) this.record.outputs.push({ path: event.path, size: event.size, sha256: event.sha256 });
+        break;
+      case 'warning':
+        this.warnings.push(event.message);
+        break;
+      case 'summary':
+        this.summary = event;
+        this.record.failedCount = event.failed.length;
+        for (const o of event.outputs) if (!this.record.outputs.some((x) => x.path === o.path)) this.record.outputs.push(o);
+        for (const f of event.failed) {
+          for (const row of this.files.values()) {
+            if (row.name === f.name && row.state !== 'failed') {
+              this.files.set(row.id, { ...row, state: 'failed', reason: f.reason });
+              this.changed.add(row.id);
+            }
+          }
+        }
+        break;
+      default:
+        break;
+    }
+    this.scheduleFlush();
+  }
+
+  private setStatus(status: JobStatus): void {
+    this.record.status = status;
+    this.record.updatedAt = new Date().toISOString();
+    this.flush(true);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => this.flush(false), this.throttleMs);
+  }
+
+  flush(statusChanged: boolean): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const files: FileRow[] = [];
+    for (const id of this.changed) {
+      const row = this.files.get(id);
+      if (row) files.push(row);
+    }
+    this.changed.clear();
+    this.onChange(
+      { job: { ...this.record, outputs: [...this.record.outputs] }, progress: { ...this.progress }, bundle: this.bundle, files, warnings: [...this.warnings], summary: this.summary },
+      statusChanged,
+    );
+  }
+}

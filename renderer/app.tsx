@@ -1,0 +1,256 @@
+// The app shell: sidebar, screen switching, and the state shared between screens.
+// Talks to the app only through the contract client (IPC in Electron, WebSocket in a browser).
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { AppInfo, Connection, ContractError, Events, FileRow, JobRecord, JobSnapshot, Locale, Reply, Settings } from '../electron/core/contract.ts';
+import { Icon } from './components/icons.tsx';
+import type { IconName } from './components/icons.tsx';
+import { hostOf } from './components/format.ts';
+import { detectLocale, I18nProvider, translator } from './i18n/i18n.tsx';
+import type { MessageKey } from './i18n/messages-en.ts';
+import { BundleScreen, volumeBytes } from './screens/bundle-screen.tsx';
+import type { BundleChoices } from './screens/bundle-screen.tsx';
+import { ConnectScreen } from './screens/connect-screen.tsx';
+import { DoneScreen } from './screens/done-screen.tsx';
+import { JobsScreen } from './screens/jobs-screen.tsx';
+import { ProgressScreen } from './screens/progress-screen.tsx';
+import type { JobView } from './screens/progress-screen.tsx';
+import { ResultsScreen } from './screens/results-screen.tsx';
+import type { AppClient } from './transport/contract-client.ts';
+
+type Screen = 'connect' | 'results' | 'bundle' | 'progress' | 'done' | 'jobs';
+
+function toView(s: JobSnapshot): JobView {
+  return { ...s, files: new Map(s.files.map((f) => [f.id, f])) };
+}
+
+function merge(view: JobView, change: Events['job']): JobView {
+  let files = view.files;
+  if (change.files.length) {
+    files = new Map(view.files);
+    for (const f of change.files) files.set(f.id, f as FileRow);
+  }
+  return { ...view, job: change.job, progress: change.progress, bundle: change.bundle, warnings: change.warnings, summary: change.summary, files };
+}
+
+export function App({ client }: { client: AppClient }) {
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [screen, setScreen] = useState<Screen>('connect');
+  const [connection, setConnection] = useState<Connection | null>(null);
+  const [token, setToken] = useState('');
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [onlyNew, setOnlyNew] = useState(false);
+  const [choices, setChoices] = useState<BundleChoices>({ folder: '', name: '', mode: 'zip', volume: 'none', customGb: '8' });
+  const [jobs, setJobs] = useState<JobRecord[]>([]);
+  const [job, setJob] = useState<JobView | null>(null);
+  const [dismissed, setDismissed] = useState<Set<string>>(new Set());
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ContractError | null>(null);
+  const [online, setOnline] = useState(true);
+  const jobId = useRef<string | null>(null);
+
+  const locale: Locale = settings?.locale ?? detectLocale(navigator.languages.length ? navigator.languages : [navigator.language]);
+  const t = useMemo(() => translator(locale), [locale]);
+  useEffect(() => {
+    document.documentElement.lang = locale;
+    document.title = 'Reelpack';
+  }, [locale]);
+
+  /** Runs a command; shows its error in the toast and returns null on failure. */
+  const run = useCallback(async <T,>(reply: Promise<Reply<T>>): Promise<T | null> => {
+    const r = await reply;
+    if (r.ok) return r.value;
+    setError(r.error);
+    return null;
+  }, []);
+
+  const refreshJobs = useCallback(async () => {
+    const list = await run(client.listJobs({}));
+    if (list) setJobs(list);
+    if (jobId.current) {
+      const snap = await client.getJob({ jobId: jobId.current });
+      if (snap.ok) setJob(toView(snap.value));
+    }
+  }, [client, run]);
+
+  useEffect(() => {
+    void (async () => {
+      const [i, s] = await Promise.all([run(client.getAppInfo({})), run(client.getSettings({}))]);
+      if (i) setInfo(i);
+      if (s) {
+        setSettings(s);
+        if (s.lastFolder) setChoices((c) => ({ ...c, folder: c.folder || s.lastFolder! }));
+      }
+      await refreshJobs();
+    })();
+    const offJob = client.on('job', (change) => {
+      setJobs((list) => {
+        const rest = list.filter((j) => j.id !== change.job.id);
+        return [change.job, ...rest].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+      });
+      if (change.job.id !== jobId.current) return;
+      setJob((view) => (view ? merge(view, change) : view));
+      if (change.job.status === 'done') setScreen((s) => (s === 'progress' ? 'done' : s));
+    });
+    const offSettings = client.on('settings', setSettings);
+    const offConn = client.onConnectionChange?.((up) => {
+      setOnline(up);
+      if (up) void refreshJobs();
+    });
+    return () => {
+      offJob();
+      offSettings();
+      offConn?.();
+    };
+  }, [client, run, refreshJobs]);
+
+  const connect = async (url: string, typedToken: string, remember: boolean) => {
+    setBusy(true);
+    setError(null);
+    const c = await run(client.connect({ url, token: typedToken || undefined, rememberToken: remember }));
+    setBusy(false);
+    if (!c) return;
+    setToken(typedToken);
+    setConnection(c);
+    setSelected(new Set(c.items.map((i) => i.id)));
+    setScreen('results');
+  };
+
+  const selectedBytes = useMemo(() => connection?.items.reduce((s, i) => s + (selected.has(i.id) ? (i.size ?? 0) : 0), 0) ?? 0, [connection, selected]);
+
+  const showJob = (snap: JobSnapshot) => {
+    jobId.current = snap.job.id;
+    setJob(toView(snap));
+    setScreen(snap.job.status === 'done' ? 'done' : 'progress');
+  };
+
+  const start = async () => {
+    if (!connection) return;
+    setBusy(true);
+    const all = selected.size === connection.items.length;
+    const snap = await run(
+      client.startJob({
+        source: connection.source,
+        token: token || undefined,
+        outDir: choices.folder,
+        mode: choices.mode,
+        zipName: choices.mode === 'folder' ? undefined : choices.name.trim() || undefined,
+        volumeSize: choices.mode === 'folder' ? undefined : volumeBytes(choices),
+        selectIds: all ? undefined : [...selected],
+        onlyNew: false,
+      }),
+    );
+    setBusy(false);
+    if (snap) showJob(snap);
+  };
+
+  const jobCommand = async (command: 'pauseJob' | 'cancelJob') => {
+    if (jobId.current) await run(client[command]({ jobId: jobId.current }));
+  };
+  const restart = async (command: 'resumeJob' | 'retryFailed', id = jobId.current) => {
+    if (!id) return;
+    const snap = await run(client[command]({ jobId: id }));
+    if (snap) showJob(snap);
+  };
+  const view = async (record: JobRecord) => {
+    const snap = await run(client.getJob({ jobId: record.id }));
+    if (snap) showJob(snap);
+  };
+
+  const interrupted = jobs.filter((j) => j.status === 'interrupted' && !dismissed.has(j.id) && j.id !== jobId.current);
+  const nav: { id: Screen; icon: IconName; label: MessageKey; enabled: boolean }[] = [
+    { id: 'connect', icon: 'plug', label: 'navConnect', enabled: true },
+    { id: 'results', icon: 'list', label: 'navResults', enabled: connection !== null },
+    { id: 'bundle', icon: 'package', label: 'navBundle', enabled: connection !== null && selected.size > 0 },
+    { id: job?.job.status === 'done' ? 'done' : 'progress', icon: 'download', label: 'navProgress', enabled: job !== null },
+    { id: 'jobs', icon: 'history', label: 'navJobs', enabled: true },
+  ];
+
+  return (
+    <I18nProvider locale={locale}>
+      <div className="app">
+        <aside className="sidebar">
+          <div className="brand">
+            <div className="brand-mark"><Icon name="film" size={20} /></div>
+            <div>
+              <div className="brand-name">{t('appName')}</div>
+              <div className="brand-tag">{t('tagline')}</div>
+            </div>
+          </div>
+          <nav aria-label="Reelpack">
+            {nav.map((n) => (
+              <button key={n.label} type="button" className={`nav-item ${screen === n.id || (n.label === 'navProgress' && (screen === 'done' || screen === 'progress')) ? 'active' : ''}`} disabled={!n.enabled} aria-current={screen === n.id ? 'page' : undefined} onClick={() => setScreen(n.id)}>
+                <Icon name={n.icon} /> <span>{t(n.label)}</span>
+                {n.label === 'navJobs' && interrupted.length > 0 && <span className="nav-dot" aria-hidden="true">{interrupted.length}</span>}
+              </button>
+            ))}
+          </nav>
+          <div className="sidebar-foot">
+          {connection && (
+            <div className="sidebar-conn" title={connection.source}>
+              <span className="dot-online" aria-hidden="true" /> {hostOf(connection.source)}
+            </div>
+          )}
+          <label className="lang">
+            <Icon name="globe" size={16} />
+            <span className="sr-only">{t('language')}</span>
+            <select aria-label={t('language')} value={settings?.locale ?? 'auto'} onChange={(e) => void run(client.setLocale({ locale: e.target.value === 'auto' ? null : (e.target.value as Locale) })).then((s) => s && setSettings(s))}>
+              <option value="auto">{t('languageAuto', { locale: navigator.language })}</option>
+              <option value="en">English</option>
+              <option value="zh-CN">简体中文</option>
+            </select>
+          </label>
+          </div>
+        </aside>
+        <main className="main">
+          {!online && <div className="banner banner-warn" role="status"><Icon name="alert" /> {t('connectionLost')}</div>}
+          {error && (
+            <div className="toast" role="alert">
+              <Icon name="alert" size={20} />
+              <div><strong>{t('errorTitle')}</strong><div className="small">{error.message} <code>{error.code}</code></div></div>
+              <button type="button" className="btn btn-icon" aria-label={t('dismiss')} onClick={() => setError(null)}><Icon name="x" size={16} /></button>
+            </div>
+          )}
+          {screen === 'connect' && (
+            <ConnectScreen
+              info={info}
+              settings={settings}
+              connection={connection}
+              interrupted={interrupted}
+              busy={busy}
+              onConnect={(u, tk, r) => void connect(u, tk, r)}
+              onForget={(u) => void run(client.forgetServer({ url: u })).then((s) => s && setSettings(s))}
+              onResume={(j) => void restart('resumeJob', j.id)}
+              onDismiss={(j) => setDismissed((d) => new Set(d).add(j.id))}
+            />
+          )}
+          {screen === 'results' && connection && <ResultsScreen connection={connection} selected={selected} onlyNew={onlyNew} onOnlyNew={setOnlyNew} onSelect={setSelected} onNext={() => setScreen('bundle')} />}
+          {screen === 'bundle' && connection && (
+            <BundleScreen
+              choices={choices}
+              onChange={setChoices}
+              count={selected.size}
+              bytes={selectedBytes}
+              canBrowse={info?.canBrowse ?? false}
+              host={hostOf(connection.source)}
+              checkFolder={async (p) => { const r = await client.checkFolder({ path: p }); return r.ok ? r.value : null; }}
+              browse={() => run(client.chooseFolder({ defaultPath: choices.folder || undefined }))}
+              starting={busy}
+              onStart={() => void start()}
+              onBack={() => setScreen('results')}
+            />
+          )}
+          {screen === 'progress' && job && (
+            <ProgressScreen job={job} onPause={() => void jobCommand('pauseJob')} onResume={() => void restart('resumeJob')} onCancel={() => void jobCommand('cancelJob')} onRetry={() => void restart('retryFailed')} />
+          )}
+          {screen === 'done' && job && (
+            <DoneScreen job={job.job} summary={job.summary} onOpenFolder={() => void run(client.openJobFolder({ jobId: job.job.id }))} onShow={(p) => void run(client.showOutput({ jobId: job.job.id, path: p }))} onNew={() => setScreen(connection ? 'results' : 'connect')} />
+          )}
+          {screen === 'jobs' && (
+            <JobsScreen jobs={jobs} onView={(j) => void view(j)} onResume={(j) => void restart('resumeJob', j.id)} onForget={(j) => void run(client.forgetJob({ jobId: j.id })).then((l) => l && setJobs(l))} />
+          )}
+        </main>
+      </div>
+    </I18nProvider>
+  );
+}

@@ -1,0 +1,171 @@
+// Bundle: where to save (typed and validated, or the native dialog in Electron), the bundle's
+// name, ZIP / folder / both, volume size, and free space against what is needed.
+import { useEffect, useState } from 'react';
+import type { BundleMode, FolderCheck } from '../../electron/core/contract.ts';
+import { formatBytes } from '../components/format.ts';
+import { Icon } from '../components/icons.tsx';
+import type { IconName } from '../components/icons.tsx';
+import { ProgressBar } from '../components/progress-bar.tsx';
+import { useI18n } from '../i18n/i18n.tsx';
+import type { MessageKey } from '../i18n/messages-en.ts';
+
+export type VolumeChoice = 'none' | '2' | '4' | 'custom';
+export interface BundleChoices {
+  folder: string;
+  name: string;
+  mode: BundleMode;
+  volume: VolumeChoice;
+  customGb: string;
+}
+
+export function volumeBytes(c: BundleChoices): number | undefined {
+  // Decimal GB, so a "4 GB" volume also fits FAT32's 4 GiB − 1 limit.
+  if (c.volume === '2') return 2_000_000_000;
+  if (c.volume === '4') return 4_000_000_000;
+  if (c.volume === 'custom') {
+    const gb = Number(c.customGb);
+    return Number.isFinite(gb) && gb > 0 ? Math.round(gb * 1_000_000_000) : undefined;
+  }
+  return undefined;
+}
+
+export interface BundleScreenProps {
+  choices: BundleChoices;
+  onChange(next: BundleChoices): void;
+  count: number;
+  bytes: number;
+  canBrowse: boolean;
+  host: string;
+  checkFolder(path: string): Promise<FolderCheck | null>;
+  browse(): Promise<string | null>;
+  starting: boolean;
+  onStart(check: FolderCheck): void;
+  onBack(): void;
+}
+
+export function BundleScreen(props: BundleScreenProps) {
+  const { t } = useI18n();
+  const { choices, onChange } = props;
+  const [check, setCheck] = useState<FolderCheck | null>(null);
+  const set = (patch: Partial<BundleChoices>) => onChange({ ...choices, ...patch });
+
+  useEffect(() => {
+    let live = true;
+    const timer = setTimeout(() => {
+      void props.checkFolder(choices.folder).then((c) => live && setCheck(c));
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [choices.folder]);
+
+  const need = props.bytes * (choices.mode === 'both' ? 2 : 1);
+  const free = check?.freeBytes ?? null;
+  const enough = free === null || free >= need;
+  const problem = check?.problem ?? null;
+  const ready = check !== null && check.path !== '' && problem === null && enough && props.count > 0 && (choices.volume !== 'custom' || volumeBytes(choices) !== undefined);
+  const example = `${props.host.replace(/[:]/g, '_')}_results_${new Date().toISOString().slice(0, 10).replace(/-/g, '')}.zip`;
+
+  const modes: { value: BundleMode; icon: IconName; label: MessageKey; hint: MessageKey }[] = [
+    { value: 'zip', icon: 'archive', label: 'modeZip', hint: 'modeZipHint' },
+    { value: 'folder', icon: 'folder', label: 'modeFolder', hint: 'modeFolderHint' },
+    { value: 'both', icon: 'package', label: 'modeBoth', hint: 'modeBothHint' },
+  ];
+  const volumes: { value: VolumeChoice; label: MessageKey }[] = [
+    { value: 'none', label: 'volumeNone' },
+    { value: '2', label: 'volume2' },
+    { value: '4', label: 'volume4' },
+    { value: 'custom', label: 'volumeCustom' },
+  ];
+
+  return (
+    <div className="screen screen-bundle">
+      <header className="screen-header">
+        <h1>{t('bundleTitle')}</h1>
+        <p className="lead">{t('bundleLead', { count: props.count, size: formatBytes(props.bytes) })}</p>
+      </header>
+      <div className="card form-card">
+        <label className="field">
+          <span className="field-label">{t('saveTo')}</span>
+          <div className="row gap">
+            <div className="input-with-icon grow">
+              <Icon name="folder" />
+              <input type="text" value={choices.folder} onChange={(e) => set({ folder: e.target.value })} spellCheck={false} aria-invalid={problem !== null && choices.folder !== ''} />
+            </div>
+            {props.canBrowse && (
+              <button type="button" className="btn" onClick={() => void props.browse().then((p) => p && set({ folder: p }))}>
+                {t('browse')}
+              </button>
+            )}
+          </div>
+          {!props.canBrowse && <span className="field-hint">{t('saveToHint')}</span>}
+        </label>
+        <div className="folder-status" aria-live="polite">
+          {check && problem && choices.folder !== '' && (
+            <span className="status-line danger"><Icon name="alert" size={16} /> {t(`folderProblem_${problem}` as MessageKey)}</span>
+          )}
+          {check && !problem && (
+            <div className="space">
+              <span className={`status-line ${enough ? 'success' : 'danger'}`}>
+                <Icon name={enough ? 'checkCircle' : 'alert'} size={16} />{' '}
+                {!enough
+                  ? t('folderNotEnough', { need: formatBytes(need), free: formatBytes(free) })
+                  : t(check.exists ? 'folderOk' : 'folderNew', { free: free === null ? '?' : formatBytes(free) })}
+              </span>
+              {free !== null && (
+                <div className="space-bar">
+                  <Icon name="hardDrive" size={16} />
+                  <ProgressBar value={free > 0 ? Math.min(1, need / free) : 1} label={t('spaceNeeded', { need: formatBytes(need) })} size="mini" tone={enough ? 'accent' : 'danger'} />
+                  <span className="muted small">{t('spaceNeeded', { need: formatBytes(need) })}</span>
+                </div>
+              )}
+              {check.interruptedJob && <span className="status-line warn"><Icon name="history" size={16} /> {t('folderHasJob', { source: check.interruptedJob.source })}</span>}
+            </div>
+          )}
+        </div>
+        <label className="field">
+          <span className="field-label">{t('bundleName')}</span>
+          <input type="text" value={choices.name} onChange={(e) => set({ name: e.target.value })} placeholder={t('bundleNamePlaceholder', { example })} spellCheck={false} disabled={choices.mode === 'folder'} />
+        </label>
+        <fieldset className="field">
+          <legend className="field-label">{t('mode')}</legend>
+          <div className="segmented tiles">
+            {modes.map((m) => (
+              <label key={m.value} className={`tile ${choices.mode === m.value ? 'on' : ''}`}>
+                <input type="radio" name="mode" value={m.value} checked={choices.mode === m.value} onChange={() => set({ mode: m.value })} />
+                <Icon name={m.icon} size={22} />
+                <span className="tile-label">{t(m.label)}</span>
+                <span className="tile-hint">{t(m.hint)}</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <fieldset className="field" disabled={choices.mode === 'folder'}>
+          <legend className="field-label">{t('volumes')}</legend>
+          <div className="segmented">
+            {volumes.map((v) => (
+              <label key={v.value} className={`seg ${choices.volume === v.value ? 'on' : ''}`}>
+                <input type="radio" name="volume" value={v.value} checked={choices.volume === v.value} onChange={() => set({ volume: v.value })} />
+                {t(v.label)}
+              </label>
+            ))}
+            {choices.volume === 'custom' && (
+              <span className="custom-volume">
+                <input type="number" min="0.1" step="0.1" aria-label={t('volumeCustomGb')} value={choices.customGb} onChange={(e) => set({ customGb: e.target.value })} /> GB
+              </span>
+            )}
+          </div>
+        </fieldset>
+      </div>
+      <footer className="action-bar">
+        <button type="button" className="btn btn-ghost" onClick={props.onBack}>
+          {t('back')}
+        </button>
+        <button type="button" className="btn btn-primary btn-large" disabled={!ready || props.starting} onClick={() => check && props.onStart(check)}>
+          <Icon name="download" /> {t('downloadAndBundle')}
+        </button>
+      </footer>
+    </div>
+  );
+}

@@ -1,0 +1,74 @@
+// Jobs: past and interrupted jobs; interrupted or paused ones can be resumed from here.
+import type { JobRecord, JobStatus } from '../../electron/core/contract.ts';
+import { Badge } from '../components/badge.tsx';
+import type { Tone } from '../components/badge.tsx';
+import { formatBytes, formatDate, hostOf } from '../components/format.ts';
+import { Icon } from '../components/icons.tsx';
+import { useI18n } from '../i18n/i18n.tsx';
+
+const tones: Record<JobStatus, Tone> = {
+  running: 'progress',
+  pausing: 'warn',
+  paused: 'warn',
+  cancelling: 'warn',
+  cancelled: 'neutral',
+  done: 'success',
+  failed: 'danger',
+  interrupted: 'warn',
+};
+
+export interface JobsScreenProps {
+  jobs: JobRecord[];
+  onView(job: JobRecord): void;
+  onResume(job: JobRecord): void;
+  onForget(job: JobRecord): void;
+}
+
+export function JobsScreen({ jobs, onView, onResume, onForget }: JobsScreenProps) {
+  const { t, locale } = useI18n();
+  return (
+    <div className="screen screen-jobs">
+      <header className="screen-header">
+        <h1>{t('jobsTitle')}</h1>
+        <p className="lead">{t('jobsLead')}</p>
+      </header>
+      {jobs.length === 0 && <p className="empty card">{t('noJobs')}</p>}
+      <ul className="job-list">
+        {jobs.map((job) => {
+          const resumable = job.status === 'interrupted' || job.status === 'paused';
+          const active = job.status === 'running' || job.status === 'pausing' || job.status === 'cancelling';
+          return (
+            <li key={job.id} className={`card job-card status-${job.status}`}>
+              <div className="job-icon"><Icon name={job.status === 'done' ? 'archive' : resumable ? 'history' : 'package'} size={24} /></div>
+              <div className="job-main">
+                <div className="job-title">
+                  <strong>{hostOf(job.source)}</strong> <Badge tone={tones[job.status]}>{t(`status_${job.status}`)}</Badge>
+                </div>
+                <div className="muted small path-line"><Icon name="folder" size={14} /> {job.outDir}</div>
+                <div className="muted small">
+                  {formatDate(job.updatedAt, locale)} · {t('jobFiles', { count: job.filesTotal, size: formatBytes(job.bytesTotal) })}
+                  {job.error && <span className="danger"> · {job.error.message}</span>}
+                </div>
+              </div>
+              <div className="row gap">
+                {resumable && (
+                  <button type="button" className="btn btn-primary" onClick={() => onResume(job)}>
+                    <Icon name="play" /> {t('resumeJob')}
+                  </button>
+                )}
+                <button type="button" className="btn" onClick={() => onView(job)}>
+                  {t('view')}
+                </button>
+                {!active && (
+                  <button type="button" className="btn btn-icon" aria-label={t('forgetJob')} title={t('forgetJob')} onClick={() => onForget(job)}>
+                    <Icon name="trash" size={16} />
+                  </button>
+                )}
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,183 @@
+// Progress: the overall bar with bytes, speed and ETA, per-file state badges (virtualized),
+// and pause / resume / cancel / retry failed.
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useMemo, useRef, useState } from 'react';
+import type { FileRow, JobSnapshot } from '../../electron/core/contract.ts';
+import { Badge } from '../components/badge.tsx';
+import type { Tone } from '../components/badge.tsx';
+import { formatBytes, formatDuration, formatSpeed, hostOf } from '../components/format.ts';
+import { Icon } from '../components/icons.tsx';
+import { ProgressBar } from '../components/progress-bar.tsx';
+import { useI18n } from '../i18n/i18n.tsx';
+import type { Translate } from '../i18n/i18n.tsx';
+
+export interface JobView extends Omit<JobSnapshot, 'files'> {
+  files: Map<string, FileRow>;
+}
+
+const stateTone: Record<FileRow['state'], Tone> = {
+  queued: 'neutral',
+  downloading: 'progress',
+  retrying: 'warn',
+  verified: 'info',
+  zipped: 'success',
+  done: 'success',
+  failed: 'danger',
+};
+
+const stateOrder: Record<FileRow['state'], number> = { downloading: 0, retrying: 1, failed: 2, queued: 3, verified: 4, zipped: 5, done: 6 };
+
+export function fileStateLabel(t: Translate, f: FileRow): string {
+  switch (f.state) {
+    case 'downloading':
+      return t('state_downloading', { percent: f.size ? Math.floor((100 * f.bytesDone) / f.size) : 0 });
+    case 'retrying':
+      return t('state_retrying', { seconds: Math.ceil((f.retryInMs ?? 0) / 1000), attempt: f.attempt ?? 1 });
+    case 'failed':
+      return t('state_failed', { reason: f.reason ?? '?' });
+    default:
+      return t(`state_${f.state}`);
+  }
+}
+
+export interface ProgressScreenProps {
+  job: JobView;
+  onPause(): void;
+  onResume(): void;
+  onCancel(): void;
+  onRetry(): void;
+}
+
+const rowHeight = 40;
+
+export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: ProgressScreenProps) {
+  const { t, locale } = useI18n();
+  const [confirming, setConfirming] = useState(false);
+  // What is happening now first, then what needs attention, then what waits, then what is finished.
+  const files = useMemo(() => [...job.files.values()].sort((a, b) => stateOrder[a.state] - stateOrder[b.state]), [job.files]);
+  const counts = useMemo(() => {
+    const c: Partial<Record<FileRow['state'], number>> = {};
+    for (const f of files) c[f.state] = (c[f.state] ?? 0) + 1;
+    return c;
+  }, [files]);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({ count: files.length, getScrollElement: () => scrollRef.current, estimateSize: () => rowHeight, overscan: 10 });
+
+  const { progress, job: record } = job;
+  const status = record.status;
+  const fraction = progress.bytesTotal > 0 ? progress.bytesDone / progress.bytesTotal : progress.filesTotal > 0 ? progress.filesDone / progress.filesTotal : 0;
+  const running = status === 'running';
+  const failedCount = counts.failed ?? record.failedCount;
+  const tone = status === 'failed' ? 'danger' : status === 'paused' || status === 'interrupted' ? 'muted' : 'accent';
+  const statusTone: Tone = status === 'failed' ? 'danger' : status === 'done' ? 'success' : status === 'running' ? 'progress' : 'warn';
+
+  return (
+    <div className="screen screen-progress">
+      <header className="screen-header row-between">
+        <div>
+          <h1>
+            {t('progressTitle')} <Badge tone={statusTone}>{t(`status_${status}`)}</Badge>
+          </h1>
+          <p className="lead path-line">
+            <Icon name="server" size={16} /> {hostOf(record.source)} <span className="arrow">→</span> <Icon name="folder" size={16} /> {record.outDir}
+          </p>
+        </div>
+        <div className="row gap">
+          {running && (
+            <button type="button" className="btn" onClick={onPause}>
+              <Icon name="pause" /> {t('pause')}
+            </button>
+          )}
+          {(status === 'paused' || status === 'interrupted') && (
+            <button type="button" className="btn btn-primary" onClick={onResume}>
+              <Icon name="play" /> {t('resume')}
+            </button>
+          )}
+          {status === 'failed' && (
+            <button type="button" className="btn btn-primary" onClick={onRetry}>
+              <Icon name="refresh" /> {t('retryFailed')}
+            </button>
+          )}
+          {(running || status === 'paused' || status === 'interrupted' || status === 'failed') && (
+            <button type="button" className="btn btn-danger-ghost" onClick={() => setConfirming(true)}>
+              <Icon name="x" /> {t('cancel')}
+            </button>
+          )}
+        </div>
+      </header>
+      {confirming && (
+        <div className="banner banner-danger" role="alertdialog" aria-label={t('confirmCancel')}>
+          <Icon name="alert" size={22} />
+          <span className="banner-text">{t('confirmCancel')}</span>
+          <button type="button" className="btn btn-danger" onClick={() => { setConfirming(false); onCancel(); }}>
+            {t('discardDownloads')}
+          </button>
+          <button type="button" className="btn btn-ghost" onClick={() => setConfirming(false)}>
+            {t('keepGoing')}
+          </button>
+        </div>
+      )}
+      <section className="card overall">
+        <div className="overall-top">
+          <span className="overall-percent">{Math.floor(fraction * 100)}%</span>
+          {job.bundle && (running || status === 'done') && (
+            <Badge tone={job.bundle.state === 'done' ? 'success' : 'info'}>
+              <Icon name="archive" size={14} />{' '}
+              {job.bundle.state === 'writing'
+                ? t('bundleWriting', { percent: job.bundle.bytesTotal ? Math.floor((100 * (job.bundle.bytesDone ?? 0)) / job.bundle.bytesTotal) : 0 })
+                : job.bundle.state === 'verifying' ? t('bundleVerifying') : t('bundleDone')}
+            </Badge>
+          )}
+        </div>
+        <ProgressBar value={fraction} label={t('overallProgress')} size="large" tone={tone} />
+        <div className="stats">
+          <Stat icon="download" label={t('downloaded')} value={t('bytesOf', { done: formatBytes(progress.bytesDone), total: formatBytes(progress.bytesTotal) })} />
+          <Stat icon="gauge" label={t('speed')} value={running ? formatSpeed(progress.speed) : '—'} />
+          <Stat icon="clock" label={t('eta')} value={running ? formatDuration(progress.etaSeconds, locale) : t('unknownEta')} />
+          <Stat icon="film" label={t('files')} value={t('bytesOf', { done: progress.filesDone, total: progress.filesTotal })} />
+        </div>
+        {status === 'paused' && <p className="note"><Icon name="pause" size={14} /> {t('pausedNote')}</p>}
+        {status === 'cancelled' && <p className="note"><Icon name="x" size={14} /> {t('cancelledNote')}</p>}
+        {status === 'failed' && failedCount > 0 && <p className="note danger"><Icon name="alert" size={14} /> {t('failedSummary', { count: failedCount })}</p>}
+        {record.error && <p className="note danger" role="alert"><Icon name="alert" size={14} /> {record.error.message}</p>}
+      </section>
+      <div className="chips">
+        {(['queued', 'downloading', 'retrying', 'verified', 'zipped', 'failed'] as const).map((s) =>
+          counts[s] ? (
+            <Badge key={s} tone={stateTone[s]}>
+              {t(`chip_${s}`)} · {counts[s]}
+            </Badge>
+          ) : null,
+        )}
+      </div>
+      <div className="file-list" ref={scrollRef} role="list" aria-label={t('files')}>
+        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+          {virtualizer.getVirtualItems().map((v) => {
+            const f = files[v.index]!;
+            return (
+              <div key={f.id} role="listitem" className={`file-row state-${f.state}`} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: rowHeight, transform: `translateY(${v.start}px)` }}>
+                <Icon name="film" className="file-icon" />
+                <span className="ellipsis file-name" title={f.name}>{f.name}</span>
+                <span className="file-bar">{f.state === 'downloading' && f.size ? <ProgressBar value={f.bytesDone / f.size} label={f.name} size="mini" /> : null}</span>
+                <span className="num muted small">{formatBytes(f.size)}</span>
+                <Badge tone={stateTone[f.state]} title={f.reason ?? undefined}>{fileStateLabel(t, f)}</Badge>
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function Stat({ icon, label, value }: { icon: 'download' | 'gauge' | 'clock' | 'film'; label: string; value: string }) {
+  return (
+    <div className="stat">
+      <Icon name={icon} size={20} />
+      <div>
+        <div className="stat-label">{label}</div>
+        <div className="stat-value">{value}</div>
+      </div>
+    </div>
+  );
+}

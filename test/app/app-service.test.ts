@@ -1,0 +1,167 @@
+// The app service (what both Electron main and the browser host expose) on the real engine
+// against the demo server on 127.0.0.1: connect, folders, a whole job, history, interrupted
+// jobs offered after a restart, and the limits on what it opens.
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { createAppService } from '../../electron/core/app/app-service.ts';
+import type { AppService, AppServiceOptions } from '../../electron/core/app/app-service.ts';
+import { dispatchCommand } from '../../electron/core/contract.ts';
+import type { Events, JobStatus } from '../../electron/core/contract.ts';
+import { startDemoServer } from '../servers/demo-server.ts';
+import type { DemoServer } from '../servers/demo-server.ts';
+
+let demo: DemoServer;
+let slow: DemoServer;
+let tmp: string;
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'reelpack-app-'));
+  demo = await startDemoServer({ count: 12, size: 64 * 1024, processingEvery: 5 });
+  slow = await startDemoServer({ count: 8, size: 256 * 1024, rateBytesPerSec: 256 * 1024 });
+});
+after(async () => {
+  await demo.close();
+  await slow.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function service(configDir: string, opened: string[] = [], extra: Partial<AppServiceOptions> = {}): Promise<AppService> {
+  return createAppService({
+    configDir,
+    eventThrottleMs: 20,
+    jobDefaults: { stallTimeoutMs: 5000, retries: 2 },
+    platform: { shell: 'browser', openPath: async (p) => void opened.push(p), showItemInFolder: async (p) => void opened.push(`show:${p}`) },
+    ...extra,
+  });
+}
+
+function waitForStatus(app: AppService, jobId: string, statuses: JobStatus[]): Promise<Events['job']> {
+  return new Promise((resolve) => {
+    const off = app.subscribe((name, payload) => {
+      const change = payload as Events['job'];
+      if (name === 'job' && change.job.id === jobId && statuses.includes(change.job.status)) {
+        off();
+        resolve(change);
+      }
+    });
+  });
+}
+
+test('connect lists every page, remembers the server, and reports what is not ready', async () => {
+  const config = path.join(tmp, 'connect');
+  const app = await service(config);
+  const c = await app.connect({ url: demo.url });
+  assert.equal(c.kind, 'api');
+  assert.equal(c.items.length, 10); // 12 minus every 5th still processing
+  assert.equal(c.skipped.length, 2);
+  assert.equal(c.totalBytes, 10 * 64 * 1024);
+  assert.match(c.items[0]!.params, /avatar=presenter-1/);
+  const settings = await app.getSettings({});
+  assert.equal(settings.recentServers[0]!.url, c.source);
+  assert.equal(settings.recentServers[0]!.hasToken, false);
+  await app.close();
+  // Settings survive a restart.
+  const again = await service(config);
+  assert.equal((await again.getSettings({})).recentServers[0]!.count, 10);
+  assert.deepEqual(await dispatchCommand(again, 'setLocale', { locale: 'zh-CN' }), { ok: true, value: { ...(await again.getSettings({})), locale: 'zh-CN' } });
+  await again.close();
+});
+
+test('an unreachable server comes back as error data with a stable code', async () => {
+  const app = await service(path.join(tmp, 'unreachable'));
+  const reply = await dispatchCommand(app, 'connect', { url: 'http://127.0.0.1:9/' });
+  assert.equal(reply.ok, false);
+  assert.equal(!reply.ok && reply.error.code, 'SOURCE_UNUSABLE');
+  const browse = await dispatchCommand(app, 'chooseFolder', {});
+  assert.equal(!browse.ok && browse.error.code, 'UNSUPPORTED');
+  await app.close();
+});
+
+test('checkFolder validates typed paths and reports free space', async () => {
+  const app = await service(path.join(tmp, 'folders'));
+  assert.equal((await app.checkFolder({ path: 'relative/dir' })).problem, 'not-absolute');
+  assert.equal((await app.checkFolder({ path: '' })).problem, 'empty');
+  const file = path.join(tmp, 'a-file');
+  await writeFile(file, 'x');
+  assert.equal((await app.checkFolder({ path: file })).problem, 'not-a-folder');
+  const fresh = await app.checkFolder({ path: path.join(tmp, 'new', 'deeper') });
+  assert.equal(fresh.problem, null);
+  assert.equal(fresh.exists, false);
+  assert.ok((fresh.freeBytes ?? 0) > 0);
+  assert.equal((await app.checkFolder({ path: '~' })).path, os.homedir());
+  await app.close();
+});
+
+test('a whole job: zip written, history kept, folder opened, outputs only', async () => {
+  const opened: string[] = [];
+  const config = path.join(tmp, 'job');
+  const app = await service(config, opened);
+  const c = await app.connect({ url: demo.url });
+  const outDir = path.join(tmp, 'job-out');
+  const snap = await app.startJob({ source: c.source, outDir, mode: 'zip', zipName: 'batch.zip', onlyNew: false, selectIds: c.items.slice(0, 6).map((i) => i.id) });
+  assert.equal(snap.files.length, 6); // rows are there before the first event
+  const done = await waitForStatus(app, snap.job.id, ['done', 'failed']);
+  assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
+  assert.equal(done.summary?.files, 6);
+  const zip = done.job.outputs.find((o) => o.path.endsWith('batch.zip'));
+  assert.ok(zip, JSON.stringify(done.job.outputs));
+  assert.match(zip.sha256, /^[0-9a-f]{64}$/);
+  assert.ok((await readdir(outDir)).includes('batch.zip'));
+  const full = await app.getJob({ jobId: snap.job.id });
+  assert.ok(full.files.every((f) => f.state === 'zipped' || f.state === 'done' || f.state === 'verified'), JSON.stringify(full.files.map((f) => f.state)));
+
+  await app.openJobFolder({ jobId: snap.job.id });
+  await app.showOutput({ jobId: snap.job.id, path: zip.path });
+  assert.deepEqual(opened, [outDir, `show:${path.resolve(outDir, zip.path)}`]);
+  const refused = await dispatchCommand(app, 'showOutput', { jobId: snap.job.id, path: '/etc/passwd' });
+  assert.equal(!refused.ok && refused.error.code, 'NOT_FOUND');
+
+  // The catalog now marks them fetched ("only new").
+  const again = await app.connect({ url: demo.url });
+  assert.equal(again.fetchedIds.length, 6);
+  await app.close();
+  const history = JSON.parse(await readFile(path.join(config, 'jobs.json'), 'utf8')) as { jobs: { record: { status: string } }[] };
+  assert.equal(history.jobs[0]!.record.status, 'done');
+});
+
+test('a job stopped by quitting is offered as interrupted on the next launch, and resumes', async () => {
+  const config = path.join(tmp, 'interrupted');
+  const outDir = path.join(tmp, 'interrupted-out');
+  const first = await service(config);
+  const c = await first.connect({ url: slow.url });
+  const snap = await first.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
+  await new Promise((r) => setTimeout(r, 600));
+  await first.close(); // pauses: the journal keeps it
+  const second = await service(config);
+  const jobs = await second.listJobs({});
+  assert.equal(jobs[0]!.id, snap.job.id);
+  assert.equal(jobs[0]!.status, 'interrupted');
+  assert.equal((await second.checkFolder({ path: outDir })).interruptedJob?.source, c.source);
+  const resumed = await second.resumeJob({ jobId: snap.job.id });
+  assert.equal(resumed.job.status, 'running');
+  const done = await waitForStatus(second, snap.job.id, ['done', 'failed']);
+  assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
+  assert.equal(done.summary?.files, 8);
+  await second.close();
+});
+
+test('pause then cancel deletes the staging; a cancelled job cannot resume', async () => {
+  const app = await service(path.join(tmp, 'cancel'));
+  const c = await app.connect({ url: slow.url });
+  const outDir = path.join(tmp, 'cancel-out');
+  const snap = await app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await app.pauseJob({ jobId: snap.job.id })).status, 'paused');
+  assert.ok((await app.checkFolder({ path: outDir })).interruptedJob);
+  const busy = await dispatchCommand(app, 'startJob', { source: c.source, outDir, mode: 'zip', onlyNew: false });
+  assert.equal(busy.ok, true); // a paused job does not block the folder; the engine resumes its journal
+  const second = (busy as { value: { job: { id: string } } }).value.job.id;
+  assert.equal((await app.cancelJob({ jobId: second })).status, 'cancelled');
+  assert.equal((await app.checkFolder({ path: outDir })).interruptedJob, null);
+  const again = await dispatchCommand(app, 'resumeJob', { jobId: second });
+  assert.equal(!again.ok && again.error.code, 'BAD_ARGUMENT');
+  await app.close();
+});

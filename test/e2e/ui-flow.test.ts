@@ -1,0 +1,200 @@
+// The whole app in Debian's Chromium through the browser host, on the real engine and the demo
+// server (all on 127.0.0.1): connect, select all, choose folder, download and bundle, open
+// folder; pause/resume; cancel; retry failed after a server fault. Archives are verified with
+// yauzl against the server's bytes. Screenshots land in test-artifacts/screenshots/.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright';
+import { startHost } from '../../electron/host/browser-host.ts';
+import type { RunningHost } from '../../electron/host/browser-host.ts';
+import { startDemoServer } from '../servers/demo-server.ts';
+import type { DemoServer } from '../servers/demo-server.ts';
+import { chooseFolder, connectTo, overallPercent, selectAll, waitForDone, waitForPercentAbove } from './flow-steps.ts';
+import { zipWorkerChildren } from './helpers/child-processes.ts';
+import { chromiumPath, launchChromium } from './helpers/chromium.ts';
+import type { Browser } from './helpers/chromium.ts';
+import { snap } from './helpers/screenshots.ts';
+import { buildUi } from './helpers/ui-build.ts';
+import { zipEntryHashes } from './helpers/zip-entries.ts';
+
+const skip = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath} (apt-get install chromium)`;
+let tmp: string;
+let uiDir: string;
+let host: RunningHost;
+let browser: Browser;
+let fast: DemoServer;
+let slow: DemoServer;
+let flaky: DemoServer;
+let faulty = true;
+const opened: string[] = [];
+const pageErrors: string[] = [];
+let workersAfterFailure: number[] = [];
+
+before(async () => {
+  if (skip) return;
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'reelpack-e2e-'));
+  uiDir = await buildUi();
+  fast = await startDemoServer({ count: 40, size: (i) => 96 * 1024 + i * 1024, processingEvery: 9 });
+  slow = await startDemoServer({ count: 12, size: 384 * 1024, rateBytesPerSec: 192 * 1024 });
+  // result_0003 and result_0007 answer 404 until the "fault" is fixed.
+  flaky = await startDemoServer({ count: 10, size: 64 * 1024, faults: (req) => (faulty && /result_000[37]\.mp4/.test(req.url ?? '') ? { kind: 'status', status: 404 } : undefined) });
+  host = await startHost({ configDir: path.join(tmp, 'config'), uiDir, openPath: async (p) => void opened.push(p), jobDefaults: { retries: 1, stallTimeoutMs: 5000 }, eventThrottleMs: 80 });
+  browser = await launchChromium({ locale: 'en-US' });
+});
+
+after(async () => {
+  if (skip) return;
+  await browser?.close();
+  await host?.close();
+  await Promise.all([fast?.close(), slow?.close(), flaky?.close()]);
+  await rm(tmp, { recursive: true, force: true });
+  await rm(uiDir, { recursive: true, force: true });
+});
+
+async function openApp(): Promise<Page> {
+  const page = await browser.context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+  await page.goto(host.url);
+  await page.getByRole('heading', { name: 'Connect to a generation server' }).waitFor();
+  return page;
+}
+
+async function assertArchiveMatches(outDir: string, server: DemoServer, expectedCount: number): Promise<void> {
+  const zips = (await readdir(outDir)).filter((f) => f.endsWith('.zip'));
+  assert.equal(zips.length, 1, `one archive in ${outDir}: ${zips.join(', ')}`);
+  const hashes = await zipEntryHashes(path.join(outDir, zips[0]!));
+  const videos = [...hashes.keys()].filter((n) => n.endsWith('.mp4'));
+  assert.equal(videos.length, expectedCount);
+  for (const name of videos) {
+    const source = server.files.find((f) => f.name === name);
+    assert.ok(source, `unexpected entry ${name}`);
+    assert.equal(hashes.get(name), source.sha256, `${name} differs from the server's bytes`);
+  }
+  assert.ok(hashes.has('manifest.json') && hashes.has('SHA256SUMS'));
+  assert.ok(!existsSync(path.join(outDir, '.reelpack')), 'staging is cleaned up');
+}
+
+test('connect, select all, choose folder, download and bundle, open folder', { skip }, async () => {
+  const page = await openApp();
+  await snap(page, 'connect-en');
+  await connectTo(page, fast.url);
+  await page.getByText('36 selected').waitFor(); // 40 minus every 9th still processing
+  await selectAll(page);
+  await page.getByRole('searchbox', { name: 'Search' }).fill('result_001');
+  await page.getByText('Showing 9 of 36').waitFor();
+  await page.getByRole('searchbox', { name: 'Search' }).fill('');
+  await snap(page, 'results-en');
+  const outDir = path.join(tmp, 'whole-flow');
+  await chooseFolder(page, outDir);
+  await page.getByLabel('Bundle name').fill('batch.zip');
+  await snap(page, 'bundle-en');
+  await page.getByRole('button', { name: 'Download and bundle' }).click();
+  await page.getByRole('progressbar', { name: 'Overall progress' }).waitFor();
+  await waitForDone(page);
+  await snap(page, 'done-en');
+  assert.ok(await page.getByText(/^[0-9a-f]{64}$/).first().isVisible());
+  await page.getByRole('button', { name: 'Open folder' }).click();
+  await page.waitForTimeout(200);
+  assert.deepEqual(opened, [outDir]);
+  await assertArchiveMatches(outDir, fast, 36);
+  await page.getByRole('button', { name: 'Jobs' }).click();
+  await page.getByText('done', { exact: true }).first().waitFor();
+  await snap(page, 'jobs-en');
+  await page.close();
+});
+
+test('pause keeps the downloads; resume finishes the same job', { skip }, async () => {
+  const page = await openApp();
+  await connectTo(page, slow.url);
+  const outDir = path.join(tmp, 'pause-resume');
+  await chooseFolder(page, outDir);
+  await page.getByRole('button', { name: 'Download and bundle' }).click();
+  await waitForPercentAbove(page, 5);
+  await snap(page, 'progress-en');
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByText('Paused. Everything downloaded so far is kept.').waitFor();
+  const pausedAt = await overallPercent(page);
+  assert.ok(pausedAt > 0 && pausedAt < 100, `paused at ${pausedAt}%`);
+  assert.ok(existsSync(path.join(outDir, '.reelpack')), 'the journal stays while paused');
+  await snap(page, 'progress-paused-en');
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await waitForDone(page);
+  await assertArchiveMatches(outDir, slow, 12);
+  await page.close();
+});
+
+test('cancel stops the job and deletes what it downloaded', { skip }, async () => {
+  const page = await openApp();
+  await connectTo(page, slow.url);
+  const outDir = path.join(tmp, 'cancel');
+  await chooseFolder(page, outDir);
+  await page.getByRole('button', { name: 'Download and bundle' }).click();
+  // Cancel once zipping has begun, so the zip worker is running too and must be stopped.
+  await page.getByText(/^zipped · \d+$/).waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Discard downloads' }).click();
+  await page.getByText('Cancelled. The downloads were deleted.').waitFor();
+  assert.ok(!existsSync(path.join(outDir, '.reelpack')), 'staging deleted');
+  assert.deepEqual((await readdir(outDir)).filter((f) => f.endsWith('.zip')), []);
+  await page.close();
+});
+
+test('files that failed on a server fault are fetched by "Retry failed"', { skip }, async () => {
+  const page = await openApp();
+  await connectTo(page, flaky.url);
+  const outDir = path.join(tmp, 'retry');
+  await chooseFolder(page, outDir);
+  await page.getByRole('button', { name: 'Download and bundle' }).click();
+  await page.getByText('2 files failed. The rest are kept; retry to fetch the missing ones.').waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByText(/^failed: /).count(), 2);
+  await snap(page, 'progress-failed-en');
+  await page.waitForTimeout(3500); // the bundler's own stop timeout is 3 s
+  workersAfterFailure = zipWorkerChildren();
+  faulty = false; // the server is fixed
+  await page.getByRole('button', { name: 'Retry failed' }).click();
+  await waitForDone(page);
+  await assertArchiveMatches(outDir, flaky, 10);
+  await page.close();
+});
+
+test('every screen in zh-CN (language switch)', { skip }, async () => {
+  const page = await openApp();
+  await page.getByRole('combobox', { name: 'Language' }).selectOption('zh-CN');
+  await page.getByRole('heading', { name: '连接生成服务器' }).waitFor();
+  await snap(page, 'connect-zh-CN');
+  await page.getByLabel('服务器地址').fill(slow.url);
+  await page.getByRole('button', { name: '连接', exact: true }).click();
+  await page.getByRole('heading', { name: '结果' }).waitFor();
+  await snap(page, 'results-zh-CN');
+  await page.getByRole('button', { name: '下一步：选择文件夹' }).click();
+  await page.getByLabel('保存到').fill(path.join(tmp, 'zh'));
+  await page.getByText(/将新建|可写入/).waitFor();
+  await snap(page, 'bundle-zh-CN');
+  await page.getByRole('button', { name: '下载并打包' }).click();
+  const bar = page.getByRole('progressbar', { name: '总进度' });
+  await bar.waitFor();
+  while (Number(await bar.getAttribute('aria-valuenow')) < 20) await page.waitForTimeout(50);
+  await snap(page, 'progress-zh-CN');
+  await page.getByRole('heading', { name: '打包完成' }).waitFor({ timeout: 60_000 });
+  await snap(page, 'done-zh-CN');
+  await page.getByRole('button', { name: '任务' }).click();
+  await snap(page, 'jobs-zh-CN');
+  // Back to English for whoever opens the app next.
+  await page.getByRole('combobox', { name: '语言' }).selectOption('auto');
+  await page.close();
+});
+
+test('a job that ends with failed files leaves no zip worker running', { skip }, () => {
+  assert.deepEqual(workersAfterFailure, []);
+});
+
+test('the page logged no errors', { skip }, () => {
+  assert.deepEqual(pageErrors, []);
+});
