@@ -4,12 +4,14 @@ import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { constants } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { open, stat, truncate, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { ReelpackError } from '../errors.ts';
 import { discard, httpError, statusError } from './http-client.ts';
 import type { HttpClient, HttpResponse } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
+import type { RateLimiter } from './rate-limiter.ts';
 
 /** What makes a kept prefix trustworthy: the server's validator when it was fetched. */
 export interface Validator {
@@ -37,6 +39,8 @@ export interface DownloadContext {
   onBytes: (bytes: number) => void;
   /** Hash of the first `offset` bytes carried over from an earlier attempt in this process. */
   carry?: HashCarry | undefined;
+  /** Shared --limit-rate budget. */
+  limiter?: RateLimiter | undefined;
 }
 
 export interface HashCarry {
@@ -184,7 +188,9 @@ async function receive(
         received += chunk.length;
         ctx.onBytes(chunk.length);
         // A paused stream can still hand over a chunk already in flight: queue it behind the wait.
-        const wait = waiting ? waiting.then(() => writer.write(chunk)) : writer.write(chunk);
+        const written = waiting ? waiting.then(() => writer.write(chunk)) : writer.write(chunk);
+        const pause = ctx.limiter?.take(chunk.length) ?? 0;
+        const wait = pause > 0 ? Promise.all([written, sleep(pause)]).then(() => {}) : written;
         if (!wait) return;
         body.pause();
         const current: Promise<void> = wait.then(() => {

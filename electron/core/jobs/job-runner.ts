@@ -9,6 +9,7 @@ import { HttpClient } from '../download/http-client.ts';
 import { downloadAttempt, SizeChangedError } from '../download/file-download.ts';
 import type { HashCarry, Validator } from '../download/file-download.ts';
 import { readLocalFile } from '../download/local-file.ts';
+import { RateLimiter } from '../download/rate-limiter.ts';
 import { retryDelay } from '../download/retry-policy.ts';
 import { UniquePathAllocator } from '../names/safe-path.ts';
 import { formatBytes } from '../units.ts';
@@ -43,6 +44,8 @@ export interface JobOptions {
   allowPartial: boolean;
   /** Download only these result ids (the app's selection); all when undefined. */
   selectIds?: string[] | undefined;
+  /** Total download speed cap in bytes per second (--limit-rate). */
+  limitRate?: number | undefined;
   /** Where the per-server catalog lives; defaultConfigDir() when undefined. */
   catalogDir?: string | undefined;
   /** Electron main passes a utilityProcess-based worker; Node uses child_process.fork. */
@@ -91,6 +94,7 @@ interface Runtime {
   attempts: Map<number, { count: number; attempts: number; checksumRetried: boolean; carry: HashCarry; lastObservedSize?: number }>;
   fatal: ReelpackError | null;
   stop: AbortController;
+  limiter: RateLimiter | undefined;
 }
 
 export async function runJob(options: JobOptions, emit: (event: JobEvent) => void, signal?: AbortSignal): Promise<JobSummary> {
@@ -115,7 +119,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const tracker = new ProgressTracker(bytesTotal, state.items.length);
     await checkFreeSpace(outDir, state, stateDir);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
-    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop };
+    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined };
     return await execute(rt);
   } catch (error) {
     const err = toReelpackError(error);
@@ -336,7 +340,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         : await downloadAttempt(
           { url: item.url, partPath: part, expectedSize: item.size, expectedSha256: item.sha256 },
           {
-            http: rt.http, signal: rt.signal, validator: rt.state.validators.get(item.i), carry: memo.carry, onBytes,
+            http: rt.http, signal: rt.signal, validator: rt.state.validators.get(item.i), carry: memo.carry, limiter: rt.limiter, onBytes,
             onValidator: async (v: Validator) => {
               rt.state.validators.set(item.i, v);
               await rt.journal.append({ t: 'validator', i: item.i, ...v });
