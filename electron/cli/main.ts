@@ -48,7 +48,7 @@ function fail(error: unknown, json: boolean): never {
 
 interface FetchFlags {
   out: string; mode: OutputMode; zip?: string; volumeSize?: number; concurrency: number; token?: string;
-  stallTimeout: number; retries: number; depth: number; kind?: SourceKind; onlyNew: boolean; allowPartial: boolean; limitRate?: number; json: boolean;
+  stallTimeout: number; retries: number; depth: number; kind?: SourceKind; onlyNew: boolean; allowPartial: boolean; segments: number; limitRate?: number; json: boolean;
 }
 
 export function buildProgram(): Command {
@@ -73,6 +73,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--kind <kind>', 'force the source kind').choices([...sourceKinds]))
     .option('--only-new', 'only results not fetched from this source before', false)
     .option('--allow-partial', 'bundle what arrived even if some files failed (listed in the manifest)', false)
+    .option('--segments <n>', 'connections for each file of 64 MiB or more (1 = off)', positiveInt('--segments', 1, 16), 4)
     .option('--limit-rate <bytes/s>', 'cap the total download speed (e.g. 500k, 10m per second)', sizeArg)
     .option('--json', 'NDJSON events on stdout; the last line is the summary', false)
     .action(async (source: string, flags: FetchFlags) => {
@@ -90,7 +91,7 @@ export function buildProgram(): Command {
       const summary = await runJob({
         source, outDir: resolve(flags.out), mode: flags.mode, zipName: flags.zip, volumeSize: flags.volumeSize,
         concurrency: flags.concurrency, token: flags.token ?? process.env.REELPACK_TOKEN, stallTimeoutMs: flags.stallTimeout * 1000,
-        retries: flags.retries, depth: flags.depth, kind: flags.kind, onlyNew: flags.onlyNew, allowPartial: flags.allowPartial, limitRate: flags.limitRate,
+        retries: flags.retries, depth: flags.depth, kind: flags.kind, onlyNew: flags.onlyNew, allowPartial: flags.allowPartial, segments: flags.segments, limitRate: flags.limitRate,
       }, print, controller.signal);
       print(summary);
       process.exitCode = summary.error ? exitCodeFor(summary.error.code) : summary.ok ? 0 : 1;

@@ -197,3 +197,33 @@ test('40 files of 8 MiB from nginx arrive byte-identical, loose and zipped', asy
     }
   });
 });
+
+test('kill -9 during a segmented download: every range resumes, the file is identical', async () => {
+  const size = 70 * 1024 * 1024;
+  const log: Array<{ method: string; url: string; range?: string | undefined; status: number }> = [];
+  const demo = await startDemoServer({ count: 1, size, rateBytesPerSec: 6_000_000, log });
+  try {
+    await withTemp(async (dir) => {
+      const out = join(dir, 'out');
+      const args = ['fetch', demo.url, '--out', out, '--mode', 'folder', '--json', '--segments', '4'];
+      const env = { REELPACK_HOME: join(dir, 'home') };
+      const first = startCli(args, env);
+      while (demo.bytesSent() < size / 2) await sleep(20);
+      first.child.kill('SIGKILL');
+      await first.done;
+      const firstRanges = log.filter((l) => l.url.startsWith('/outputs/')).length;
+      assert.equal(firstRanges, 4, 'four connections');
+      const sentBefore = demo.bytesSent();
+      const second = await runCli(args, env);
+      assert.equal(second.code, 0, second.stderr);
+      assert.ok((await readFile(join(out, 'result_0001.mp4'))).equals(demo.files[0]!.data));
+      const resumed = log.filter((l) => l.url.startsWith('/outputs/')).slice(firstRanges).map((l) => l.range ?? '');
+      assert.equal(resumed.length, 4, JSON.stringify(resumed));
+      assert.ok(resumed.every((r) => /^bytes=\d+-\d+$/.test(r)), JSON.stringify(resumed));
+      const wasted = sentBefore + (demo.bytesSent() - sentBefore) - size;
+      assert.ok(wasted <= 4 * 8 * 1024 * 1024, `downloaded ${wasted} bytes twice (≤ one second of each of 4 ranges)`);
+    });
+  } finally {
+    await demo.close();
+  }
+});

@@ -173,43 +173,13 @@ async function receive(
   const writer = new BufferedFileWriter(file, offset, ready);
   let received = 0;
   try {
-    // 'data' events, not for-await: an async iterator drops chunks already received when
-    // the socket then fails, and those bytes are worth keeping for the resume.
-    await new Promise<void>((resolve, reject) => {
-      const body = res.body;
-      let waiting: Promise<void> | null = null;
-      let ended = false;
-      body.on('data', (chunk: Buffer) => {
-        if (expectedLength !== undefined && received + chunk.length > expectedLength) {
-          body.destroy(new ReelpackError('BAD_RESPONSE', `server sent more bytes than announced (${total}): ${target.url}`));
-          return;
-        }
+    await pumpBody(res, writer, {
+      url: target.url, expectedLength, limiter: ctx.limiter,
+      onChunk: (chunk) => {
         hash.update(chunk);
         received += chunk.length;
         ctx.onBytes(chunk.length);
-        // A paused stream can still hand over a chunk already in flight: queue it behind the wait.
-        const written = waiting ? waiting.then(() => writer.write(chunk)) : writer.write(chunk);
-        const pause = ctx.limiter?.take(chunk.length) ?? 0;
-        const wait = pause > 0 ? Promise.all([written, sleep(pause)]).then(() => {}) : written;
-        if (!wait) return;
-        body.pause();
-        const current: Promise<void> = wait.then(() => {
-          if (waiting !== current) return;
-          waiting = null;
-          body.resume();
-        }, (error: unknown) => void body.destroy(error as Error));
-        waiting = current;
-      });
-      body.once('end', () => {
-        ended = true;
-        void (waiting ?? Promise.resolve()).then(resolve, reject);
-      });
-      body.once('error', reject);
-      body.once('close', () => {
-        if (!ended) reject(new ReelpackError('NETWORK', `connection closed early: ${target.url}`));
-      });
-      if (body.errored) reject(body.errored);
-      else if (body.destroyed && !body.readableEnded) reject(new ReelpackError('NETWORK', `connection closed early: ${target.url}`));
+      },
     });
     await writer.flush();
   } catch (error) {
@@ -244,4 +214,58 @@ async function finish(target: DownloadTarget, ctx: DownloadContext, hash: Hash, 
     throw new ReelpackError('CHECKSUM_MISMATCH', `SHA-256 mismatch (server says ${expected.slice(0, 12)}…, got ${sha256.slice(0, 12)}…): ${target.url}`);
   }
   return { size, sha256, validator, networkBytes };
+}
+
+export interface PumpOptions {
+  url: string;
+  /** Bytes the response announced; more is a protocol error. */
+  expectedLength: number | undefined;
+  limiter?: RateLimiter | undefined;
+  /** Sees every chunk before it is written. */
+  onChunk: (chunk: Buffer) => void;
+}
+
+/**
+ * Streams a response body into `writer`, pausing the socket while the writer or the rate
+ * limit needs it. Uses 'data' events, not for-await: an async iterator drops chunks
+ * already received when the socket then fails, and those bytes are worth keeping.
+ * Attach it before awaiting anything else, or bytes that arrive just before a drop are lost.
+ */
+export function pumpBody(res: HttpResponse, writer: BufferedFileWriter, options: PumpOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const body = res.body;
+    let received = 0;
+    let waiting: Promise<void> | null = null;
+    let ended = false;
+    body.on('data', (chunk: Buffer) => {
+      if (options.expectedLength !== undefined && received + chunk.length > options.expectedLength) {
+        body.destroy(new ReelpackError('BAD_RESPONSE', `server sent more bytes than announced (${options.expectedLength}): ${options.url}`));
+        return;
+      }
+      received += chunk.length;
+      options.onChunk(chunk);
+      // A paused stream can still hand over a chunk already in flight: queue it behind the wait.
+      const written = waiting ? waiting.then(() => writer.write(chunk)) : writer.write(chunk);
+      const pause = options.limiter?.take(chunk.length) ?? 0;
+      const wait = pause > 0 ? Promise.all([written, sleep(pause)]).then(() => {}) : written;
+      if (!wait) return;
+      body.pause();
+      const current: Promise<void> = wait.then(() => {
+        if (waiting !== current) return;
+        waiting = null;
+        body.resume();
+      }, (error: unknown) => void body.destroy(error as Error));
+      waiting = current;
+    });
+    body.once('end', () => {
+      ended = true;
+      void (waiting ?? Promise.resolve()).then(resolve, reject);
+    });
+    body.once('error', reject);
+    body.once('close', () => {
+      if (!ended) reject(new ReelpackError('NETWORK', `connection closed early: ${options.url}`));
+    });
+    if (body.errored) reject(body.errored);
+    else if (body.destroyed && !body.readableEnded) reject(new ReelpackError('NETWORK', `connection closed early: ${options.url}`));
+  });
 }

@@ -9,6 +9,8 @@ const maxBufferAgeMs = 1000;
 export class BufferedFileWriter {
   private readonly file: FileHandle;
   private position: number;
+  /** End of the bytes whose write has completed (in the page cache: they survive kill -9). */
+  writtenUpTo: number;
   private current: Buffer = Buffer.allocUnsafe(writeBlockBytes);
   private spare: Buffer | null = Buffer.allocUnsafe(writeBlockBytes);
   private used = 0;
@@ -20,6 +22,7 @@ export class BufferedFileWriter {
   constructor(file: FileHandle, position: number, gate: Promise<void> = Promise.resolve()) {
     this.file = file;
     this.position = position;
+    this.writtenUpTo = position;
     this.gate = gate;
     gate.catch(() => {});
   }
@@ -68,6 +71,7 @@ export class BufferedFileWriter {
     this.used = 0;
     const pending = this.gate.then(() => writeFully(this.file, block, length, position)).then(() => {
       this.spare = block;
+      this.writtenUpTo = position + length;
       if (this.pending === pending) this.pending = null;
     });
     this.pending = pending;

@@ -1,7 +1,7 @@
 // Runs one job: list (or reload the journal), download with N workers, verify, hand each
 // file to the output sink, finish, clean up. Crash-safe: run the same job again after any
 // interruption and it continues from the journal and the .part files.
-import { mkdir, rename, stat, statfs, unlink } from 'node:fs/promises';
+import { mkdir, rename, stat, statfs, truncate, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import type { ErrorData } from '../errors.ts';
@@ -11,6 +11,7 @@ import type { HashCarry, Validator } from '../download/file-download.ts';
 import { readLocalFile } from '../download/local-file.ts';
 import { RateLimiter } from '../download/rate-limiter.ts';
 import { retryDelay } from '../download/retry-policy.ts';
+import { downloadSegmented, segmentThresholdBytes, SegmentsUnsupportedError } from '../download/segmented-download.ts';
 import { UniquePathAllocator } from '../names/safe-path.ts';
 import { formatBytes } from '../units.ts';
 import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
@@ -44,6 +45,10 @@ export interface JobOptions {
   allowPartial: boolean;
   /** Download only these result ids (the app's selection); all when undefined. */
   selectIds?: string[] | undefined;
+  /** Connections for one large file (--segments); 1 turns segmenting off. */
+  segments?: number | undefined;
+  /** Files from this size on are segmented (default 64 MiB). */
+  segmentMinBytes?: number | undefined;
   /** Total download speed cap in bytes per second (--limit-rate). */
   limitRate?: number | undefined;
   /** Where the per-server catalog lives; defaultConfigDir() when undefined. */
@@ -57,6 +62,8 @@ export const reservedArchiveNames = ['manifest.json', 'SHA256SUMS'];
 /** A file whose bytes flowed this much in a failed attempt resets the retry count. */
 const progressResetBytes = 1024 * 1024;
 const maxAttemptsPerFile = 100;
+/** Connections per large file unless --segments says otherwise. */
+export const defaultSegments = 4;
 const stillWritingMinDelayMs = 3000;
 
 export function stateDirOf(outDir: string): string {
@@ -91,7 +98,7 @@ interface Runtime {
   failed: FailedFile[];
   active: Map<number, { item: JobItem; bytes: number }>;
   /** Per file: failures in a row without progress, attempts in all, and the hash carried between attempts. */
-  attempts: Map<number, { count: number; attempts: number; checksumRetried: boolean; carry: HashCarry; lastObservedSize?: number }>;
+  attempts: Map<number, { count: number; attempts: number; checksumRetried: boolean; carry: HashCarry; lastObservedSize?: number; oneStream?: boolean }>;
   fatal: ReelpackError | null;
   stop: AbortController;
   limiter: RateLimiter | undefined;
@@ -104,7 +111,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) stop.abort();
-  const http = new HttpClient({ token: options.token, stallTimeoutMs: options.stallTimeoutMs, connections: Math.max(4, options.concurrency * 2) });
+  const http = new HttpClient({ token: options.token, stallTimeoutMs: options.stallTimeoutMs, connections: Math.max(4, options.concurrency * Math.max(2, options.segments ?? defaultSegments)) });
   let release: (() => Promise<void>) | null = null;
   let rt: Runtime | null = null;
   try {
@@ -185,7 +192,7 @@ async function loadOrCreateJob(
     t: 'job', v: 1, source: listing.source, kind: listing.kind, mode: options.mode, zipName: options.zipName,
     volumeSize: options.volumeSize, allowPartial: options.allowPartial, createdAt: new Date().toISOString(),
   };
-  return { state: { header, items, validators: new Map(), done: new Map(), failed: new Map() }, resumed: false };
+  return { state: { header, items, validators: new Map(), segments: new Map(), done: new Map(), failed: new Map() }, resumed: false };
 }
 
 async function checkFreeSpace(outDir: string, state: JobState, stateDir: string): Promise<void> {
@@ -335,18 +342,26 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         attemptBytes += n;
         rt.tracker.addBytes(n, !local);
       };
+      const target = { url: item.url, partPath: part, expectedSize: item.size, expectedSha256: item.sha256 };
+      const context = {
+        http: rt.http, signal: rt.signal, validator: rt.state.validators.get(item.i), carry: memo.carry, limiter: rt.limiter, onBytes,
+        onValidator: async (v: Validator) => {
+          rt.state.validators.set(item.i, v);
+          await rt.journal.append({ t: 'validator', i: item.i, ...v });
+        },
+      };
+      const segments = rt.options.segments ?? defaultSegments;
       const result = local
         ? await readLocalFile(item.url, rt.state.header.mode === 'zip' ? null : part, { expectedSize: item.size, signal: rt.signal, onBytes })
-        : await downloadAttempt(
-          { url: item.url, partPath: part, expectedSize: item.size, expectedSha256: item.sha256 },
-          {
-            http: rt.http, signal: rt.signal, validator: rt.state.validators.get(item.i), carry: memo.carry, limiter: rt.limiter, onBytes,
-            onValidator: async (v: Validator) => {
-              rt.state.validators.set(item.i, v);
-              await rt.journal.append({ t: 'validator', i: item.i, ...v });
+        : segments > 1 && !memo.oneStream && (item.size ?? 0) >= (rt.options.segmentMinBytes ?? segmentThresholdBytes)
+          ? await downloadSegmented(target, {
+            ...context, segments, retries: rt.options.retries, saved: rt.state.segments.get(item.i),
+            onPlan: async (plan) => {
+              rt.state.segments.set(item.i, plan);
+              await rt.journal.append({ t: 'segments', i: item.i, plan });
             },
-          },
-        );
+          })
+          : await downloadAttempt(target, context);
       // Bytes already on disk before this attempt count as done too.
       const resumedBytes = result.size - slot.bytes;
       if (resumedBytes > 0) rt.tracker.addBytes(resumedBytes, false);
@@ -364,6 +379,17 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       rt.active.delete(item.i);
       rt.tracker.addBytes(-slot.bytes, false); // progress of an unfinished file is recounted on success
       const error = toReelpackError(thrown);
+      if (thrown instanceof SegmentsUnsupportedError && !rt.signal.aborted) {
+        // Fall back to one stream from zero: a segmented .part has holes a Range resume would trust.
+        memo.oneStream = true;
+        rt.state.segments.delete(item.i);
+        rt.state.validators.delete(item.i);
+        await truncate(stagedPath(rt.stateDir, item) + '.part', 0).catch(() => {});
+        await rt.journal.append({ t: 'segments', i: item.i, plan: null });
+        rt.emit({ type: 'warning', message: `${item.safePath}: ${error.message}; downloading in one stream` });
+        queue.retryLater(item, 1);
+        continue;
+      }
       if (rt.signal.aborted || error.code === 'CANCELLED') {
         queue.finish();
         continue;

@@ -7,6 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultItem, SourceKind } from '../sources/source-types.ts';
 import type { Validator } from '../download/file-download.ts';
+import type { SegmentPlan } from '../download/segmented-download.ts';
 
 export const journalVersion = 1;
 
@@ -44,6 +45,8 @@ type Fact =
   | { t: 'items'; items: JobItem[] }
   | ({ t: 'validator'; i: number } & Validator)
   | { t: 'size'; i: number; size: number }
+  /** A segmented download's ranges; null when the file fell back to one stream. */
+  | { t: 'segments'; i: number; plan: SegmentPlan | null }
   | DoneFact
   | { t: 'failed'; i: number; reason: string };
 
@@ -51,6 +54,7 @@ export interface JobState {
   header: JobHeader;
   items: JobItem[];
   validators: Map<number, Validator>;
+  segments: Map<number, SegmentPlan>;
   done: Map<number, DoneFact>;
   failed: Map<number, string>;
 }
@@ -77,7 +81,7 @@ export async function readJournal(stateDir: string): Promise<JobState | null> {
       break; // torn tail from a crash
     }
     if (fact.t === 'job') {
-      state = { header: fact, items: [], validators: new Map(), done: new Map(), failed: new Map() };
+      state = { header: fact, items: [], validators: new Map(), segments: new Map(), done: new Map(), failed: new Map() };
       continue;
     }
     if (!state) return null;
@@ -95,6 +99,10 @@ export async function readJournal(stateDir: string): Promise<JobState | null> {
         if (item) item.size = fact.size;
         break;
       }
+      case 'segments':
+        if (fact.plan) state.segments.set(fact.i, fact.plan);
+        else state.segments.delete(fact.i);
+        break;
       case 'done':
         state.done.set(fact.i, fact);
         state.failed.delete(fact.i);
@@ -119,6 +127,7 @@ export class Journal {
   static async create(stateDir: string, state: Pick<JobState, 'header' | 'items'> & Partial<JobState>): Promise<Journal> {
     const lines: Fact[] = [state.header, { t: 'items', items: state.items }];
     for (const [i, v] of state.validators ?? []) if (!state.done?.has(i)) lines.push({ t: 'validator', i, ...v });
+    for (const [i, plan] of state.segments ?? []) if (!state.done?.has(i)) lines.push({ t: 'segments', i, plan });
     for (const fact of state.done?.values() ?? []) lines.push(fact);
     for (const [i, reason] of state.failed ?? []) lines.push({ t: 'failed', i, reason });
     const path = journalPath(stateDir);
