@@ -108,14 +108,8 @@ export interface FileRow {
   reason: string | null;
 }
 
-export interface JobProgress {
-  bytesDone: number;
-  bytesTotal: number;
-  filesDone: number;
-  filesTotal: number;
-  speed: number;
-  etaSeconds: number | null;
-}
+/** The engine's progress event, as the UI shows it. */
+export type JobProgress = Omit<Extract<JobEvent, { type: 'progress' }>, 'type' | 'networkBytes'>;
 
 export interface BundleProgress {
   state: 'writing' | 'verifying' | 'done';

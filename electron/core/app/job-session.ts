@@ -5,14 +5,8 @@ import { toContractError } from '../contract.ts';
 import type { JobEvent, JobSummary } from '../jobs/job-events.ts';
 import type { Engine, JobOptions } from './engine.ts';
 
-export interface JobChange {
-  job: JobRecord;
-  progress: JobProgress;
-  bundle: BundleProgress | null;
-  files: FileRow[];
-  warnings: string[];
-  summary: JobSummary | null;
-}
+/** What a job's listeners receive: the whole snapshot, as the contract's event carries it. */
+export type JobChange = JobSnapshot;
 
 const emptyProgress: JobProgress = { bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0, speed: 0, etaSeconds: null };
 const activeStatuses: readonly JobStatus[] = ['running', 'pausing', 'cancelling'];

@@ -181,11 +181,7 @@ async function receive(
         ctx.onBytes(chunk.length);
       },
     });
-    await writer.flush();
   } catch (error) {
-    res.body.on('error', () => {});
-    res.body.destroy();
-    await writer.flush().catch(() => {});
     if ((error as ReelpackError).code === 'BAD_RESPONSE') {
       await file.truncate(offset).catch(() => {});
     } else if (ctx.carry) {
@@ -226,12 +222,24 @@ export interface PumpOptions {
 }
 
 /**
- * Streams a response body into `writer`, pausing the socket while the writer or the rate
- * limit needs it. Uses 'data' events, not for-await: an async iterator drops chunks
- * already received when the socket then fails, and those bytes are worth keeping.
- * Attach it before awaiting anything else, or bytes that arrive just before a drop are lost.
+ * Streams a response body into `writer` and flushes it, pausing the socket while the
+ * writer or the rate limit needs it. On failure the body is dropped and what arrived is
+ * still written, so a resume can start after it. Uses 'data' events, not for-await: an
+ * async iterator drops chunks already received when the socket then fails.
+ * Call it before awaiting anything else, or bytes that arrive just before a drop are lost.
  */
-export function pumpBody(res: HttpResponse, writer: BufferedFileWriter, options: PumpOptions): Promise<void> {
+export async function pumpBody(res: HttpResponse, writer: BufferedFileWriter, options: PumpOptions): Promise<void> {
+  try {
+    await streamInto(res, writer, options);
+    await writer.flush();
+  } catch (error) {
+    discard(res);
+    await writer.flush().catch(() => {});
+    throw error;
+  }
+}
+
+function streamInto(res: HttpResponse, writer: BufferedFileWriter, options: PumpOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const body = res.body;
     let received = 0;

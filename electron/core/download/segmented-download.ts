@@ -144,12 +144,6 @@ async function fetchRange(
             ctx.onBytes(chunk.length);
           },
         });
-        await writer.flush();
-      } catch (error) {
-        res.body.on('error', () => {});
-        res.body.destroy();
-        await writer.flush().catch(() => {});
-        throw error;
       } finally {
         range.pos = Math.max(range.pos, writer.writtenUpTo);
         writers.delete(range);
