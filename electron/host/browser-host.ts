@@ -4,6 +4,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
@@ -11,6 +12,7 @@ import type { WebSocket } from 'ws';
 import { createAppService } from '../core/app/app-service.ts';
 import type { AppService, AppServiceOptions } from '../core/app/app-service.ts';
 import { commandNames, dispatchCommand, eventNames } from '../core/contract.ts';
+import { ReelpackError } from '../core/errors.ts';
 import { defaultConfigDir } from '../core/jobs/catalog.ts';
 import { openWithDesktop } from './open-path.ts';
 import { contentSecurityPolicy, securityHeaders, serveStatic } from './static-files.ts';
@@ -62,6 +64,9 @@ function cookieValue(req: IncomingMessage, name: string): string | undefined {
 export async function startHost(options: HostOptions = {}): Promise<RunningHost> {
   const token = options.token ?? randomBytes(32).toString('base64url');
   const uiDir = path.resolve(options.uiDir ?? defaultUiDir);
+  if (!existsSync(path.join(uiDir, 'index.html'))) {
+    throw new ReelpackError('USAGE', `no built UI in ${uiDir}: run "npm run build:ui" first (or "npm run serve", which builds it)`);
+  }
   const service = await createAppService({
     configDir: options.configDir ?? defaultConfigDir(),
     version: options.version,
