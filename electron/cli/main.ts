@@ -12,8 +12,6 @@ import { sourceKinds } from '../core/sources/source-types.ts';
 import type { SourceKind } from '../core/sources/source-types.ts';
 import { formatBytes, parseSize } from '../core/units.ts';
 import { createPrinter } from './progress-printer.ts';
-import { verifyArchive } from '../core/bundle/verify-archive.ts';
-import { runServeCommand } from '../host/serve-command.ts';
 
 const usageCodes = new Set<ErrorCode>(['USAGE', 'SOURCE_UNUSABLE', 'BAD_LISTING', 'EMPTY_LISTING', 'LOCKED', 'JOB_MISMATCH']);
 
@@ -125,6 +123,7 @@ export function buildProgram(): Command {
     .argument('<zip...>')
     .option('--json', 'print the results as JSON', false)
     .action(async (paths: string[], flags: { json: boolean }) => {
+      const { verifyArchive } = await import('../core/bundle/verify-archive.ts');
       let allOk = true;
       for (const path of paths) {
         const check = await verifyArchive(resolve(path)).catch((error: unknown) => ({ ok: false, entries: 0, problems: [toReelpackError(error).message] }));
@@ -149,6 +148,8 @@ export function buildProgram(): Command {
         ...(flags.configDir ? ['--config-dir', flags.configDir] : []),
         ...(flags.uiDir ? ['--ui-dir', flags.uiDir] : []),
       ];
+      // Loaded on demand: the host (ws, the app service) is not needed to fetch.
+      const { runServeCommand } = await import('../host/serve-command.ts');
       await runServeCommand(args).catch((error: unknown) => fail(error, false));
     });
 
@@ -156,6 +157,13 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `reelpack … | head`: a reader that went away is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
