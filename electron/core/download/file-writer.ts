@@ -80,7 +80,8 @@ export class BufferedFileWriter {
   }
 }
 
-async function writeFully(file: FileHandle, block: Buffer, length: number, position: number): Promise<void> {
+/** Writes `length` bytes of `block` at `position`, however many calls it takes. */
+export async function writeFully(file: FileHandle, block: Buffer, length: number, position: number): Promise<void> {
   let written = 0;
   while (written < length) {
     const { bytesWritten } = await file.write(block, written, length - written, position + written);

@@ -27,13 +27,21 @@ function decodeEntities(text: string): string {
   });
 }
 
-/** Links from an HTML folder listing. Sizes are not read from HTML (formats differ); they come from the download. */
+/**
+ * Links from an HTML folder listing. Exact sizes are read where the format gives them in
+ * bytes (nginx: `</a>  28-Nov-2026 01:23   8388608`); rounded sizes (Apache's "8.0M") and
+ * listings without sizes (python http.server) leave the size to the download.
+ */
 export function parseHtmlIndex(html: string): IndexEntry[] {
   const entries: IndexEntry[] = [];
-  for (const match of html.matchAll(/<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi)) {
+  for (const match of html.matchAll(/<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>/gi)) {
     const href = decodeEntities(match[1] ?? match[2] ?? match[3] ?? '');
     if (!href || href.startsWith('?') || href.startsWith('#') || /^(mailto|javascript|data):/i.test(href)) continue;
-    entries.push({ href, isDir: /\/$/.test(href.split(/[?#]/)[0]!) });
+    const isDir = /\/$/.test(href.split(/[?#]/)[0]!);
+    const start = match.index + match[0].length;
+    const rest = html.slice(start, start + 400).split('\n')[0]!.replace(/^.*?<\/a>/i, '');
+    const exact = isDir ? undefined : rest.match(/^\s+\d{2}-[A-Za-z]{3}-\d{4} \d{2}:\d{2}\s+(\d+)\s*$/);
+    entries.push({ href, isDir, size: exact ? Number(exact[1]) : undefined });
   }
   return entries;
 }
