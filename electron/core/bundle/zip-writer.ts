@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import zlib from 'node:zlib';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { ArchiveHasher } from './archive-hasher.ts';
+import { syncFile } from '../fs-sync.ts';
 import { verifyWrittenArchive } from './verify-archive.ts';
 import type { ExpectedEntry } from './verify-archive.ts';
 import { crc32Chunk, yazl } from './yazl-native-crc.ts';
@@ -196,12 +197,3 @@ export class ZipArchiveWriter {
   }
 }
 
-/** fsync through a second descriptor: it flushes the file's data however it was written. */
-async function syncFile(file: string): Promise<void> {
-  const fh = await fsp.open(file, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}

@@ -194,7 +194,6 @@ async function receive(
   if (expectedLength !== undefined && received !== expectedLength) {
     throw new ReelpackError('SIZE_MISMATCH', `server sent ${received} of ${expectedLength} announced bytes: ${target.url}`);
   }
-  await file.datasync();
   return finish(target, ctx, hash, offset + received, validator, received);
 }
 

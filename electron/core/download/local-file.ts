@@ -35,7 +35,6 @@ export async function readLocalFile(
       size += bytesRead;
       options.onBytes(bytesRead);
     }
-    await out?.datasync();
   } finally {
     await input.close();
     await out?.close();

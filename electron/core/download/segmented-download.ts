@@ -78,7 +78,6 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
     const results = await Promise.allSettled(fetchers);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    await file.datasync();
   } catch (error) {
     await checkpoint().catch(() => {});
     throw error;

@@ -4,6 +4,7 @@
 import { mkdir, rename, stat, statfs, truncate, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
+import { syncFile } from '../fs-sync.ts';
 import type { ErrorData } from '../errors.ts';
 import { HttpClient } from '../download/http-client.ts';
 import { downloadAttempt, SizeChangedError } from '../download/file-download.ts';
@@ -101,6 +102,8 @@ interface Runtime {
   attempts: Map<number, { count: number; attempts: number; checksumRetried: boolean; carry: HashCarry; lastObservedSize?: number; oneStream?: boolean }>;
   fatal: ReelpackError | null;
   stop: AbortController;
+  /** Finished downloads still being committed (see commit()). */
+  commits: Set<Promise<void>>;
   limiter: RateLimiter | undefined;
 }
 
@@ -126,7 +129,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const tracker = new ProgressTracker(bytesTotal, state.items.length);
     await checkFreeSpace(outDir, state, stateDir);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
-    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined };
+    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined };
     return await execute(rt);
   } catch (error) {
     const err = toReelpackError(error);
@@ -275,6 +278,7 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   rt.signal.addEventListener('abort', () => queue.close(), { once: true });
   const workers = Array.from({ length: Math.max(1, rt.options.concurrency) }, () => worker(rt, queue));
   await Promise.all(workers);
+  await Promise.all(rt.commits);
   tracker.stop();
   if (rt.fatal) throw rt.fatal;
   if (rt.signal.aborted) throw new ReelpackError('CANCELLED', 'cancelled');
@@ -326,6 +330,31 @@ function verifiedFile(rt: Runtime, item: JobItem, done: DoneFact): VerifiedFile 
   };
 }
 
+/**
+ * Makes a finished download part of the job: fsync, rename out of .part, journal it as done
+ * (durably, before anything may move or consume the data), then deliver it. A failure here
+ * (disk full, the archive writer) stops the job.
+ */
+async function commit(rt: Runtime, item: JobItem, result: { size: number; sha256: string; validator: Validator }, part: string, local: boolean): Promise<void> {
+  try {
+    if (!local || rt.state.header.mode !== 'zip') {
+      await syncFile(part);
+      await rename(part, stagedPath(rt.stateDir, item));
+    }
+    const done: DoneFact = { t: 'done', i: item.i, size: result.size, sha256: result.sha256, etag: result.validator.etag, lastModified: result.validator.lastModified };
+    rt.state.done.set(item.i, done);
+    await rt.journal.append(done, true);
+    rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'verified', size: result.size, bytesDone: result.size });
+    await deliver(rt, verifiedFile(rt, item, done), done);
+    rt.tracker.filesDone++;
+  } catch (thrown) {
+    const error = toReelpackError(thrown);
+    if (rt.signal.aborted || error.code === 'CANCELLED') return;
+    rt.fatal ??= error;
+    rt.stop.abort();
+  }
+}
+
 async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
   for (let item = await queue.take(); item; item = await queue.take()) {
     const memo = rt.attempts.get(item.i) ?? { count: 0, attempts: 0, checksumRetried: false, carry: { hash: null as never, offset: -1 } };
@@ -365,16 +394,12 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       // Bytes already on disk before this attempt count as done too.
       const resumedBytes = result.size - slot.bytes;
       if (resumedBytes > 0) rt.tracker.addBytes(resumedBytes, false);
-      if (!local || rt.state.header.mode !== 'zip') await rename(part, stagedPath(rt.stateDir, item));
-      const done: DoneFact = { t: 'done', i: item.i, size: result.size, sha256: result.sha256, etag: result.validator.etag, lastModified: result.validator.lastModified };
-      // Durable before the sink may move or consume the staged file.
-      rt.state.done.set(item.i, done);
-      await rt.journal.append(done, true);
-      rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'verified', size: result.size, bytesDone: result.size });
-      await deliver(rt, verifiedFile(rt, item, done), done);
-      rt.tracker.filesDone++;
       rt.active.delete(item.i);
       queue.finish();
+      // The fsync and hand-over run behind the next download instead of holding this slot.
+      const committing = commit(rt, item, result, part, local).finally(() => rt.commits.delete(committing));
+      rt.commits.add(committing);
+      if (rt.commits.size >= rt.options.concurrency * 2) await Promise.race(rt.commits);
     } catch (thrown) {
       rt.active.delete(item.i);
       rt.tracker.addBytes(-slot.bytes, false); // progress of an unfinished file is recounted on success

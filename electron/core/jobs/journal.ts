@@ -5,6 +5,7 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDir } from '../fs-sync.ts';
 import type { ResultItem, SourceKind } from '../sources/source-types.ts';
 import type { Validator } from '../download/file-download.ts';
 import type { SegmentPlan } from '../download/segmented-download.ts';
@@ -160,12 +161,6 @@ export class Journal {
   }
 }
 
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => null);
-  if (!handle) return;
-  await handle.sync().catch(() => {}); // not supported on every platform (Windows)
-  await handle.close();
-}
 
 export async function removeJobState(stateDir: string): Promise<void> {
   await rm(stateDir, { recursive: true, force: true });
