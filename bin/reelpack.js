@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-// Launcher for the `reelpack` command. The CLI is TypeScript run directly by Node >= 24
-// (type stripping, the same Node as Electron 45). On an older system Node, re-run this
-// command on the Node 24 that `npm install` put in node_modules (npm package `node`).
+// Launcher for the `reelpack` command. It runs on Node >= 24 (Electron 45's Node): on an older
+// system Node it re-runs itself on the Node 24 that `npm install` put in node_modules (npm
+// package `node`). It runs the bundle in dist/cli (built by `npm install`, see
+// build/build-cli.ts) while that is newer than every source file, else the TypeScript
+// sources directly (type stripping), so an edit is never shadowed by a stale bundle.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const major = Number(process.versions.node.split('.')[0]);
-if (major >= 24) {
-  await import('../electron/cli/main.ts');
-} else {
+if (major < 24) {
   const bundledNode = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
   if (!existsSync(bundledNode)) {
     process.stderr.write(`reelpack: needs Node 24 or newer (this is ${process.version}); run "npm install" in the project folder first\n`);
@@ -19,4 +19,21 @@ if (major >= 24) {
   // The terminal sends Ctrl-C to both processes; let the child decide how to stop.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)));
+} else {
+  const bundle = fileURLToPath(new URL('../dist/cli/reelpack.mjs', import.meta.url));
+  await import(bundleIsFresh(bundle) ? bundle : '../electron/cli/main.ts');
+}
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function bundleIsFresh(bundle) {
+  if (!existsSync(bundle)) return false;
+  return statSync(bundle).mtimeMs >= newestSource(fileURLToPath(new URL('../electron', import.meta.url)));
 }

@@ -6,11 +6,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ZipWorkerHandle, ZipWorkerReply } from '../../worker/zip-protocol.ts';
 
-// ".ts" when Node runs the sources, ".js" in the built dist/.
-const ownExtension = path.extname(fileURLToPath(import.meta.url));
+// Set by build/build-cli.ts: in the bundled CLI the worker is a file next to it.
+declare const __REELPACK_BUNDLED_WORKER__: string | undefined;
 
-/** Absolute path of the worker entry (electron/worker/zip-worker.ts or its built .js). */
-export const zipWorkerEntry = fileURLToPath(new URL(`../../worker/zip-worker${ownExtension}`, import.meta.url));
+/** Absolute path of the worker entry: electron/worker/zip-worker.ts, or the bundled worker. */
+export const zipWorkerEntry = typeof __REELPACK_BUNDLED_WORKER__ === 'string'
+  ? fileURLToPath(new URL(__REELPACK_BUNDLED_WORKER__, import.meta.url))
+  : fileURLToPath(new URL(`../../worker/zip-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 export function forkZipWorker(): ZipWorkerHandle {
   const child = fork(zipWorkerEntry, [], {
