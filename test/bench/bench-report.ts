@@ -26,6 +26,7 @@ export interface ToolResult {
   runs: RunRecord[];
   /** Why there are no runs ("n/a (not implemented)"). */
   skipped?: string;
+  errors?: string[];
 }
 
 export interface ToolSummary {
@@ -42,11 +43,13 @@ export interface ToolSummary {
   mibps: number | null;
   durableMedianSeconds: number | null;
   durableMibps: number | null;
-  /** Largest single process over all runs (MiB, /usr/bin/time). */
-  maxRssMiB: number | null;
-  /** Peak summed over the process tree, over all runs (MiB, sampled). */
-  treeRssMiB: number | null;
-  treePssMiB: number | null;
+  /** Largest single process over all runs (MB = 10^6 bytes, /usr/bin/time). */
+  maxRssMB: number | null;
+  /** Peak summed over the process tree, over all runs (MB, sampled). */
+  treeRssMB: number | null;
+  treePssMB: number | null;
+  /** Runs that failed (not counted in the timings). */
+  errors?: string[];
   extra?: Record<string, number>;
 }
 
@@ -57,6 +60,7 @@ export interface Target {
   value: number | null;
   comparator: '>=' | '<=';
   target: number;
+  unit: '×' | 'MB' | '%';
   ok: boolean | null;
   note?: string;
 }
@@ -73,7 +77,7 @@ function maxOf(values: ReadonlyArray<number | null>): number | null {
   return real.length ? Math.max(...real) : null;
 }
 
-const toMiB = (kib: number | null) => (kib === null ? null : kib / 1024);
+const toMB = (kib: number | null) => (kib === null ? null : (kib * 1024) / 1e6);
 
 export function summarize(tool: ToolResult): ToolSummary {
   const times = tool.runs.map((r) => r.seconds);
@@ -93,11 +97,12 @@ export function summarize(tool: ToolResult): ToolSummary {
     mibps: med ? tool.bytes / MiB / med : null,
     durableMedianSeconds: durableMed,
     durableMibps: durableMed ? tool.bytes / MiB / durableMed : null,
-    maxRssMiB: toMiB(maxOf(tool.runs.map((r) => r.maxRssKiB))),
-    treeRssMiB: toMiB(maxOf(tool.runs.map((r) => r.treeRssKiB))),
-    treePssMiB: toMiB(maxOf(tool.runs.map((r) => r.treePssKiB))),
+    maxRssMB: toMB(maxOf(tool.runs.map((r) => r.maxRssKiB))),
+    treeRssMB: toMB(maxOf(tool.runs.map((r) => r.treeRssKiB))),
+    treePssMB: toMB(maxOf(tool.runs.map((r) => r.treePssKiB))),
   };
   if (tool.skipped) summary.skipped = tool.skipped;
+  if (tool.errors?.length) summary.errors = tool.errors;
   const extraKeys = new Set(tool.runs.flatMap((r) => Object.keys(r.extra ?? {})));
   if (extraKeys.size) {
     summary.extra = {};
@@ -116,8 +121,8 @@ export function speedRatio(a: ToolSummary | undefined, b: ToolSummary | undefine
   return ta && tb ? tb / ta : null;
 }
 
-export function target(name: string, scope: string, value: number | null, comparator: '>=' | '<=', goal: number, note?: string): Target {
-  const t: Target = { name, scope, value, comparator, target: goal, ok: value === null ? null : comparator === '>=' ? value >= goal : value <= goal };
+export function target(name: string, scope: string, value: number | null, comparator: '>=' | '<=', goal: number, unit: Target['unit'], note?: string): Target {
+  const t: Target = { name, scope, value, comparator, target: goal, unit, ok: value === null ? null : comparator === '>=' ? value >= goal : value <= goal };
   if (note) t.note = note;
   return t;
 }
@@ -125,14 +130,14 @@ export function target(name: string, scope: string, value: number | null, compar
 // ---------- printing ----------
 
 const fmt = (v: number | null, digits = 2) => (v === null ? '–' : v.toFixed(digits));
-const fmtMiB = (v: number | null) => (v === null ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const fmtMB = (v: number | null) => (v === null ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
 
 export function mark(t: Target): string {
   return t.ok === null ? 'n/a' : t.ok ? 'ok' : 'MISS';
 }
 
 export function toolTable(summaries: readonly ToolSummary[]): string {
-  const header = ['tool', 'median s', 'min–max s', 'MiB/s', '+fsync MiB/s', 'max RSS', 'tree RSS', 'tree PSS', 'runs'];
+  const header = ['tool', 'median s', 'min–max s', 'MiB/s', '+fsync MiB/s', 'max RSS MB', 'tree RSS MB', 'tree PSS MB', 'runs'];
   const rows = summaries.map((s) =>
     s.skipped
       ? [s.label, s.skipped, '', '', '', '', '', '', '0']
@@ -142,24 +147,25 @@ export function toolTable(summaries: readonly ToolSummary[]): string {
         `${fmt(s.minSeconds)}–${fmt(s.maxSeconds)}`,
         fmt(s.mibps, 0),
         fmt(s.durableMibps, 0),
-        `${fmtMiB(s.maxRssMiB)} MiB`,
-        `${fmtMiB(s.treeRssMiB)} MiB`,
-        `${fmtMiB(s.treePssMiB)} MiB`,
-        String(s.runs),
+        fmtMB(s.maxRssMB),
+        fmtMB(s.treeRssMB),
+        fmtMB(s.treePssMB),
+        s.errors?.length ? `${s.runs} (+${s.errors.length} failed)` : String(s.runs),
       ]);
   return formatRows([header, ...rows]);
 }
 
 export function targetTable(targets: readonly Target[]): string {
   const header = ['target', 'scope', 'measured', 'goal', ''];
+  const notes: string[] = [];
   const rows = targets.map((t) => [
     t.name,
     t.scope,
-    t.value === null ? 'n/a' : t.name.includes('RSS') ? `${t.value.toFixed(0)} MiB` : `${t.value.toFixed(2)}×`,
-    `${t.comparator} ${t.target}${t.name.includes('RSS') ? ' MiB' : '×'}`,
-    mark(t) + (t.note ? `  (${t.note})` : ''),
+    t.value === null ? 'n/a' : t.unit === '×' ? `${t.value.toFixed(2)}×` : `${t.value.toFixed(t.unit === '%' ? 1 : 0)} ${t.unit}`,
+    `${t.comparator} ${t.target}${t.unit === '×' ? '×' : ` ${t.unit}`}`,
+    mark(t) + (t.note ? ` [${notes.push(t.note)}]` : ''),
   ]);
-  return formatRows([header, ...rows]);
+  return [formatRows([header, ...rows]), ...notes.map((note, i) => `[${i + 1}] ${note}`)].join('\n');
 }
 
 function formatRows(rows: string[][]): string {

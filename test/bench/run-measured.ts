@@ -34,6 +34,8 @@ export interface RunOptions {
   timeLines?: boolean | undefined;
   /** Keep at most this many characters of stdout (the tail); default 1 MiB. */
   maxStdout?: number | undefined;
+  /** Kill the whole tree after this long (default 10 minutes). */
+  timeoutMs?: number | undefined;
 }
 
 const pageKiB = 4; // x86-64 Linux
@@ -78,6 +80,18 @@ function memoryOf(pid: number): { rss: number; pss: number } {
     return { rss: resident, pss: resident };
   } catch {
     return { rss: 0, pss: 0 };
+  }
+}
+
+/** SIGKILL for a process and everything below it (the tree under /usr/bin/time). */
+export function killTree(pid: number | undefined): void {
+  if (pid === undefined) return;
+  for (const p of [...descendants(pid).reverse(), pid]) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone already
+    }
   }
 }
 
@@ -129,12 +143,14 @@ export async function runMeasured(command: string, args: readonly string[], opti
     treePss = Math.max(treePss ?? 0, pss);
   };
   const timer = sampleMs > 0 ? setInterval(sample, sampleMs) : undefined;
+  const killer = setTimeout(() => killTree(child.pid), options.timeoutMs ?? 600_000);
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (c, s) => resolve({ code: c, signal: s }));
   });
   const seconds = (performance.now() - start) / 1000;
   clearInterval(timer);
+  clearTimeout(killer);
   if (lineTimes && partial) lineTimes.push({ at: seconds, line: partial });
   let maxRssKiB: number | null = null;
   try {

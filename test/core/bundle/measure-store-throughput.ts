@@ -4,18 +4,18 @@
 //   node_modules/.bin/node test/core/bundle/measure-store-throughput.ts [--small 40] [--big-mib 1024] [--runs 5]
 // Ours is measured end to end through createZipSink: worker start, zipping, fsync, read-back
 // verification of every entry's CRC-32, rename. The other two neither fsync nor verify.
+// Data generation and the sink run are shared with `npm run bench` (test/bench/).
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { createZipSink } from '../../../electron/core/bundle/zip-sink.ts';
-import type { SinkContext, VerifiedFile } from '../../../electron/core/jobs/output-sink.ts';
+import type { VerifiedFile } from '../../../electron/core/jobs/output-sink.ts';
+import { MiB, writeDataFile } from '../../bench/bench-data.ts';
+import { zipWithSink } from '../../bench/store-zip.ts';
 
 const run = promisify(execFile);
-const MiB = 1024 * 1024;
 const { values } = parseArgs({ options: { small: { type: 'string', default: '40' }, 'big-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '5' } } });
 const smallCount = Number(values.small);
 const bigMiB = Number(values['big-mib']);
@@ -25,25 +25,11 @@ const root = await fs.mkdtemp(path.join(os.tmpdir(), 'reelpack-throughput-'));
 const sourceDir = path.join(root, 'src');
 await fs.mkdir(sourceDir);
 
-async function writeFile(name: string, size: number): Promise<VerifiedFile> {
-  const file = path.join(sourceDir, name);
-  const block = randomBytes(Math.min(size, 64 * MiB));
-  const hash = createHash('sha256');
-  const fh = await fs.open(file, 'w');
-  for (let written = 0; written < size; ) {
-    const part = block.subarray(0, Math.min(block.length, size - written));
-    part[0] = written & 0xff; // vary blocks a little
-    await fh.write(part);
-    hash.update(part);
-    written += part.length;
-  }
-  await fh.close();
-  return { id: name, safePath: name, path: file, size, sha256: hash.digest('hex'), sourceUrl: file, mtimeMs: Date.now() };
-}
+const writeFile = (name: string, size: number, seed: number) => writeDataFile(sourceDir, name, size, seed);
 
 const files: VerifiedFile[] = [];
-for (let i = 0; i < smallCount; i++) files.push(await writeFile(`clip-${String(i).padStart(3, '0')}.mp4`, 8 * MiB));
-if (bigMiB > 0) files.push(await writeFile('long-take.mp4', bigMiB * MiB));
+for (let i = 0; i < smallCount; i++) files.push(await writeFile(`clip-${String(i).padStart(3, '0')}.mp4`, 8 * MiB, i));
+if (bigMiB > 0) files.push(await writeFile('long-take.mp4', bigMiB * MiB, smallCount));
 const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
 await run('sh', ['-c', `cat "${sourceDir}"/* > /dev/null`]); // warm the page cache for everyone
 
@@ -83,10 +69,7 @@ for (let i = 0; i < runs; i++) {
   await fs.rm(outZip, { force: true });
   const outDir = path.join(root, `out-${round++}`);
   await timed('reelpack zip sink', async () => {
-    const ctx: SinkContext = { outDir, stateDir: path.join(outDir, '.reelpack'), source: { url: sourceDir, kind: 'folder' }, emit: () => {}, signal: new AbortController().signal };
-    const sink = createZipSink(ctx, { zipName: 'bench.zip', expectedFiles: files.length, expectedBytes: totalBytes });
-    for (const file of files) await sink.add(file);
-    await sink.finish({ failed: [] });
+    await zipWithSink(files, outDir, 'bench.zip');
   });
   await fs.rm(outDir, { recursive: true, force: true });
 }
