@@ -41,7 +41,7 @@ for (const [kind, path] of [['results API', ''], ['nginx JSON index', '/json/'],
       const expected = path === '' ? hostileNames.length : new Set(server.names.filter((n) => !['..', '.', ''].includes(n))).size;
       assert.equal(listed.files, expected, 'listed results');
       const bySha = new Map(server.files.map((f, i) => [f.sha256, i]));
-      const loose = await readTree(dest, (rel) => rel.startsWith('.reelpack') || rel === 'all.zip');
+      const loose = await readTree(dest, (rel) => rel.startsWith('.reelpack/') || rel === 'all.zip');
       assert.equal(loose.size, expected, `loose files: ${[...loose.keys()].join(' | ')}`);
       const matched = new Set<number>();
       for (const [rel, data] of loose) {

@@ -102,7 +102,7 @@ export function runCliIn(cwd: string, args: string[], env: Record<string, string
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, events: parseEvents(stdout), summary: undefined, ...lastSummary(stdout) });
+      resolve({ code, signal, stdout, stderr, events: parseEvents(stdout), ...lastSummary(stdout) });
     });
   });
 }

@@ -54,6 +54,8 @@ export interface HostileServerOptions extends Pick<DemoServerOptions, 'count' | 
   listing?: (path: string, n: number, url: URL) => ListingAnswer | undefined;
   /** Largest page the results API serves. */
   maxPageSize?: number;
+  /** Wait this long before answering any listing request (a slow server, or time to kill a client mid-listing). */
+  listingDelayMs?: number;
 }
 
 export interface HostileServer {
@@ -112,12 +114,15 @@ export async function startHostileServer(options: HostileServerOptions = {}): Pr
       listingCount++;
       const answer = options.listing?.(path, listingCount, url) ?? honestListing(path, url);
       if (!answer) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return void sendListing(res, answer);
+      if (!options.listingDelayMs) return void sendListing(res, answer);
+      const timer = setTimeout(() => sendListing(res, answer), options.listingDelayMs);
+      return void res.on('close', () => clearTimeout(timer));
     }
     requests.file++;
     const file = demo.files[index]!;
     if (req.method === 'GET') attempts[index]!++;
-    const fault = url.searchParams.has('final') ? undefined : options.fault?.(req, file, index, attempts[index]!);
+    let fault = url.searchParams.has('final') ? undefined : options.fault?.(req, file, index, attempts[index]!);
+    if (fault?.kind === 'unasked-range' && req.headers.range) fault = undefined; // a lie only to a request for everything
     if (fault) injected.set(fault.kind, (injected.get(fault.kind) ?? 0) + 1);
     serveFile(req, res, index, fault);
   });
@@ -176,7 +181,6 @@ export async function startHostileServer(options: HostileServerOptions = {}): Pr
           : raw(head('200 OK', { ...base, 'content-length': total }), data.subarray(0, Math.min(total, data.length)));
       }
       case 'unasked-range': {
-        if (req.headers.range) break; // only lie to a request that asked for everything
         const start = Math.floor(data.length / 2);
         const body = data.subarray(start);
         return raw(head('206 Partial Content', { ...base, 'content-range': `bytes ${start}-${data.length - 1}/${data.length}`, 'content-length': body.length }), body);

@@ -7,6 +7,7 @@
 // reads the archive back; then "<name>.zip.part" is renamed (never over an existing file), the
 // volume is recorded in the crash-safe state, and its staged files are released. finish() closes
 // the last volume with the complete manifest (see manifest.ts for how volumes name the set).
+import { minVolumeSize } from './volume-limits.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
@@ -39,7 +40,7 @@ export interface ZipSinkOptions {
 }
 
 /** Smallest --volume-size accepted: room for headers and a manifest. */
-export const minVolumeSize = 64 * 1024;
+export { minVolumeSize };
 const progressIntervalMs = 100;
 const reservedNames = new Set([manifestName.toLowerCase(), checksumsName.toLowerCase()]);
 // Fixed-width stand-ins for values known only at close, so the planned manifest is never shorter.
@@ -194,9 +195,20 @@ class ZipSink implements OutputSink {
   private async keptVolumes(saved: BundleState): Promise<FinishedVolume[]> {
     const kept: FinishedVolume[] = [];
     for (const volume of saved.volumes) {
-      const stats = await fs.stat(path.join(saved.dir, volume.fileName)).catch(() => null);
-      if (stats?.size === volume.size) kept.push(volume);
-      else this.warn(`finished archive missing or changed, its files are zipped again: ${volume.fileName}`);
+      const finalPath = path.join(saved.dir, volume.fileName);
+      const stats = await fs.stat(finalPath).catch(() => null);
+      if (stats?.size === volume.size) {
+        kept.push(volume);
+        continue;
+      }
+      // Verified and recorded, but the crash came before its rename: finish the rename.
+      const partial = await fs.stat(`${finalPath}.part`).catch(() => null);
+      if (!stats && partial?.size === volume.size) {
+        await renameNoOverwrite(`${finalPath}.part`, finalPath);
+        kept.push(volume);
+        continue;
+      }
+      this.warn(`finished archive missing or changed, its files are zipped again: ${volume.fileName}`);
     }
     return kept;
   }
@@ -318,8 +330,8 @@ class ZipSink implements OutputSink {
       throw new ReelpackError('VERIFY_FAILED', `archive larger than the volume size: ${size} bytes > ${this.limit} in ${volume.fileName}`);
     }
     const finalPath = this.finalPath(volume);
-    await renameNoOverwrite(volume.partPath, finalPath);
-    await syncFolder(this.state.dir);
+    // Recorded before the rename: a crash between the two leaves a verified .part that the
+    // next run renames (keptVolumes), instead of a final name nobody knows it owns.
     this.state.volumes.push({
       volume: volume.volume,
       fileName: volume.fileName,
@@ -329,6 +341,8 @@ class ZipSink implements OutputSink {
       files: files.map((file) => ({ id: file.id, path: file.safePath, sha256: file.sha256 })),
     });
     await saveBundleState(this.ctx.stateDir, this.state);
+    await renameNoOverwrite(volume.partPath, finalPath);
+    await syncFolder(this.state.dir);
     this.current = null;
     for (const file of files) this.held.set(file.id, file.sha256);
     this.bytesBefore += volume.plan.bytes;

@@ -106,7 +106,13 @@ export class HttpClient {
       const location = res.headers.location;
       if (res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304 && location) {
         discard(res);
-        const next = new URL(Array.isArray(location) ? location[0]! : location, current).href;
+        const target = Array.isArray(location) ? location[0]! : location;
+        let next: string;
+        try {
+          next = new URL(target, current).href;
+        } catch {
+          throw new ReelpackError('BAD_REDIRECT', `redirect to an invalid URL (${target.slice(0, 200)}) from ${current}`);
+        }
         if (hop + 1 > maxRedirects || seen.has(next)) {
           throw new ReelpackError('BAD_REDIRECT', `too many redirects or a redirect loop at ${current}`);
         }

@@ -2,7 +2,7 @@
 // file to the output sink, finish, clean up. Crash-safe: run the same job again after any
 // interruption and it continues from the journal and the .part files.
 import { mkdir, rename, stat, statfs, truncate, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { syncFile } from '../fs-sync.ts';
 import type { ErrorData } from '../errors.ts';
@@ -17,6 +17,7 @@ import { UniquePathAllocator } from '../names/safe-path.ts';
 import { formatBytes } from '../units.ts';
 import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
 import { stateFolderName } from '../sources/local-folder.ts';
+import { minVolumeSize } from '../bundle/volume-limits.ts';
 import type { SourceKind } from '../sources/source-types.ts';
 import { defaultConfigDir, loadCatalog, recordFetched } from './catalog.ts';
 import { looseOutput, placeLooseFile } from './folder-sink.ts';
@@ -118,9 +119,9 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
   let release: (() => Promise<void>) | null = null;
   let rt: Runtime | null = null;
   try {
-    await mkdir(stateDir, { recursive: true }).catch((error: unknown) => {
-      throw new ReelpackError('USAGE', `cannot create destination ${outDir}: ${(error as Error).message}`);
-    });
+    checkJobOptions(options);
+    await createDestination(outDir);
+    await mkdir(stateDir, { recursive: true });
     release = await acquireJobLock(stateDir, outDir);
     const { state, resumed } = await loadOrCreateJob(options, outDir, stateDir, http, emit, stop.signal);
     const journal = await Journal.create(stateDir, state);
@@ -138,7 +139,8 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
       await removeJobState(stateDir);
       return { type: 'summary', ok: true, files: 0, bytes: 0, networkBytes: 0, failed: [], outputs: [] };
     }
-    const cancelled = stop.signal.aborted || err.code === 'CANCELLED';
+    // The job stops itself (aborting its own controller) on a fatal error: that is not a cancel.
+    const cancelled = !rt?.fatal && (signal?.aborted === true || err.code === 'CANCELLED');
     await rt?.sink?.abort().catch(() => {});
     const data: ErrorData = cancelled ? { code: 'CANCELLED', message: 'cancelled; run the same command again to resume' } : err.toData();
     return {
@@ -196,6 +198,41 @@ async function loadOrCreateJob(
     volumeSize: options.volumeSize, allowPartial: options.allowPartial, createdAt: new Date().toISOString(),
   };
   return { state: { header, items, validators: new Map(), segments: new Map(), done: new Map(), failed: new Map() }, resumed: false };
+}
+
+/**
+ * Creates the destination one level at a time. Node's recursive mkdir never returns under
+ * some special file systems (/proc), and its errors name no folder a user would recognise.
+ */
+async function createDestination(outDir: string): Promise<void> {
+  const missing: string[] = [];
+  let dir = outDir;
+  for (;;) {
+    const info = await stat(dir).catch(() => null);
+    if (info) {
+      if (!info.isDirectory()) throw new ReelpackError('USAGE', `cannot create destination ${outDir}: ${dir} is not a folder`);
+      break;
+    }
+    missing.unshift(dir);
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  for (const path of missing) {
+    await mkdir(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw new ReelpackError('USAGE', `cannot create destination ${outDir}: ${error.code ?? error.message} at ${path}`);
+    });
+  }
+}
+
+/** Options that would fail later are refused before anything is written (the journal would keep them). */
+function checkJobOptions(options: JobOptions): void {
+  if (options.volumeSize !== undefined && options.volumeSize < minVolumeSize) {
+    throw new ReelpackError('USAGE', `volume size too small: ${options.volumeSize} bytes (--volume-size must be at least ${minVolumeSize / 1024} KiB)`);
+  }
+  if (options.token !== undefined && !/^[\x21-\x7e]+$/.test(options.token)) {
+    throw new ReelpackError('USAGE', 'the token must be printable ASCII without spaces or line breaks');
+  }
 }
 
 async function checkFreeSpace(outDir: string, state: JobState, stateDir: string): Promise<void> {
@@ -430,7 +467,8 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       let delay: number;
       if (error instanceof SizeChangedError || error.code === 'STILL_WRITING') {
         const observed = error instanceof SizeChangedError ? error.observedSize : undefined;
-        if (observed !== undefined && observed === memo.lastObservedSize) {
+        // A file still being written grows; one that shrank below the listing is truncated or lying.
+        if (observed !== undefined && observed === memo.lastObservedSize && observed > (item.size ?? 0)) {
           // The same new size twice, a while apart: the file settled. Take its size.
           rt.tracker.bytesTotal += observed - (item.size ?? 0);
           item.size = observed;

@@ -8,6 +8,8 @@ import type { ResultItem, SkippedItem } from './source-types.ts';
 export const requestedPageSize = 100;
 const maxPageBytes = 64 * 1024 * 1024;
 const maxPages = 100_000;
+/** The same bound as folder listings: beyond it a listing is hostile, not a batch. */
+const maxItems = 1_000_000;
 
 interface ApiPage {
   items: unknown[];
@@ -98,6 +100,7 @@ export async function listResultsApi(
   let seenRaw = 0;
   for (let page = 1; page <= maxPages; page++) {
     const data = page === 1 && options.firstPage ? options.firstPage : await fetchPage(endpoint, page, http, options.signal);
+    const before = seen.size + skipped.length;
     for (const raw of data.items) {
       const item = apiItem(raw, endpoint);
       if (!('url' in item)) {
@@ -108,7 +111,10 @@ export async function listResultsApi(
       if (seen.has(item.id)) continue;
       seen.add(item.id);
       items.push(item);
+      if (items.length > maxItems) throw new ReelpackError('BAD_LISTING', `results API lists more than ${maxItems} results: ${endpoint}`);
     }
+    // A server that ignores `page` sends the same page forever: stop when nothing is new.
+    if (page > 1 && seen.size + skipped.length === before) break;
     seenRaw += data.items.length;
     const total = data.total;
     if (data.items.length === 0 || total === undefined || seenRaw >= total) break;
