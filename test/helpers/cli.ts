@@ -15,23 +15,38 @@ export interface CliResult {
   summary: JobSummary | undefined;
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [reelpackBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Parses the NDJSON event lines of `reelpack fetch --json`. */
+export function parseEvents(stdout: string): JobEvent[] {
+  const events: JobEvent[] = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      events.push(JSON.parse(line) as JobEvent);
+    } catch {
+      // not an event line
+    }
+  }
+  return events;
+}
+
+export interface CliOptions {
+  /** Working folder of the command. */
+  cwd?: string;
+  /** Kill the command (SIGKILL) if it runs longer than this. */
+  timeoutMs?: number;
+}
+
+export function startCli(args: string[], env: Record<string, string> = {}, options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [reelpackBin, ...args], { cwd: options.cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
   const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => {
-      const events: JobEvent[] = [];
-      for (const line of stdout.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          events.push(JSON.parse(line) as JobEvent);
-        } catch {
-          // not an event line
-        }
-      }
+      clearTimeout(timer);
+      const events = parseEvents(stdout);
       const last = events.at(-1);
       resolve({ code, signal, stdout, stderr, events, summary: last?.type === 'summary' ? last : undefined });
     });

@@ -1,13 +1,12 @@
 // Shared pieces of the "nothing lost" suite: the long/short switch, the seed, the totals
 // that `npm run test:reliability` prints, independent archive checks, and tree snapshots.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { readdir, readFile, lstat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { reelpackBin } from '../helpers/cli.ts';
+import { reelpackBin, startCli } from '../helpers/cli.ts';
 import type { CliResult } from '../helpers/cli.ts';
-import type { JobEvent } from '../../electron/core/jobs/job-events.ts';
 
 const run = promisify(execFile);
 
@@ -93,36 +92,7 @@ export async function listTree(root: string): Promise<string[]> {
 
 /** Runs `reelpack` with a chosen working folder (helpers/cli.ts runs it in the repo). */
 export function runCliIn(cwd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [reelpackBin, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, events: parseEvents(stdout), ...lastSummary(stdout) });
-    });
-  });
-}
-
-export function parseEvents(stdout: string): JobEvent[] {
-  const events: JobEvent[] = [];
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      events.push(JSON.parse(line) as JobEvent);
-    } catch {
-      // not an event line
-    }
-  }
-  return events;
-}
-
-function lastSummary(stdout: string): Pick<CliResult, 'summary'> {
-  const last = parseEvents(stdout).at(-1);
-  return { summary: last?.type === 'summary' ? last : undefined };
+  return startCli(args, env, { cwd, timeoutMs }).done;
 }
 
 /** What a user must never see: a stack trace or a raw JavaScript error. */
