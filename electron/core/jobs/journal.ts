@@ -119,6 +119,8 @@ export async function readJournal(stateDir: string): Promise<JobState | null> {
 export class Journal {
   private readonly file: FileHandle;
   private chain: Promise<void> = Promise.resolve();
+  private syncing: Promise<void> = Promise.resolve();
+  private nextSync: Promise<void> | null = null;
 
   private constructor(file: FileHandle) {
     this.file = file;
@@ -148,15 +150,29 @@ export class Journal {
   /** Appends a fact; `durable` waits for fsync (used for "done", which gates deleting data). */
   append(fact: Fact, durable = false): Promise<void> {
     const line = JSON.stringify(fact) + '\n';
-    this.chain = this.chain.then(async () => {
+    const written = (this.chain = this.chain.then(async () => {
       await this.file.write(line);
-      if (durable) await this.file.datasync();
+    }));
+    return durable ? written.then(() => this.sync()) : written;
+  }
+
+  /**
+   * Group commit: a sync that starts after a line was written covers it, so every caller
+   * that arrives while one fdatasync runs shares the next one instead of queueing its own.
+   */
+  private sync(): Promise<void> {
+    this.nextSync ??= this.syncing.then(() => {
+      this.nextSync = null;
+      this.syncing = this.file.datasync();
+      return this.syncing;
     });
-    return this.chain;
+    return this.nextSync;
   }
 
   async close(): Promise<void> {
     await this.chain.catch(() => {});
+    await this.nextSync?.catch(() => {});
+    await this.syncing.catch(() => {});
     await this.file.close();
   }
 }
