@@ -1,8 +1,8 @@
 // Runs one job: list (or reload the journal), download with N workers, verify, hand each
 // file to the output sink, finish, clean up. Crash-safe: run the same job again after any
 // interruption and it continues from the journal and the .part files.
-import { mkdir, rename, stat, statfs, truncate, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, rename, truncate, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { syncFile } from '../fs-sync.ts';
 import type { ErrorData } from '../errors.ts';
@@ -14,15 +14,14 @@ import { RateLimiter } from '../download/rate-limiter.ts';
 import { retryDelay } from '../download/retry-policy.ts';
 import { downloadSegmented, segmentThresholdBytes, SegmentsUnsupportedError } from '../download/segmented-download.ts';
 import { UniquePathAllocator } from '../names/safe-path.ts';
-import { formatBytes } from '../units.ts';
 import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
 import { stateFolderName } from '../sources/local-folder.ts';
-import { minVolumeSize } from '../bundle/volume-limits.ts';
 import type { SourceKind } from '../sources/source-types.ts';
 import { defaultConfigDir, loadCatalog, recordFetched } from './catalog.ts';
 import { looseOutput, placeLooseFile } from './folder-sink.ts';
 import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.ts';
 import { acquireJobLock } from './job-lock.ts';
+import { checkFreeSpace, checkJobOptions, createDestination } from './job-preflight.ts';
 import { Journal, readJournal, removeJobState } from './journal.ts';
 import type { DoneFact, JobHeader, JobItem, JobState } from './journal.ts';
 import type { OutputSink, VerifiedFile } from './output-sink.ts';
@@ -128,7 +127,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const bytesTotal = state.items.reduce((sum, item) => sum + (item.size ?? 0), 0);
     emit({ type: 'listed', source: state.header.source, kind: state.header.kind, files: state.items.length, bytes: bytesTotal, skipped: [], resumed });
     const tracker = new ProgressTracker(bytesTotal, state.items.length);
-    await checkFreeSpace(outDir, state, stateDir);
+    await checkFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
     rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined };
     return await execute(rt);
@@ -198,58 +197,6 @@ async function loadOrCreateJob(
     volumeSize: options.volumeSize, allowPartial: options.allowPartial, createdAt: new Date().toISOString(),
   };
   return { state: { header, items, validators: new Map(), segments: new Map(), done: new Map(), failed: new Map() }, resumed: false };
-}
-
-/**
- * Creates the destination one level at a time. Node's recursive mkdir never returns under
- * some special file systems (/proc), and its errors name no folder a user would recognise.
- */
-async function createDestination(outDir: string): Promise<void> {
-  const missing: string[] = [];
-  let dir = outDir;
-  for (;;) {
-    const info = await stat(dir).catch(() => null);
-    if (info) {
-      if (!info.isDirectory()) throw new ReelpackError('USAGE', `cannot create destination ${outDir}: ${dir} is not a folder`);
-      break;
-    }
-    missing.unshift(dir);
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  for (const path of missing) {
-    await mkdir(path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw new ReelpackError('USAGE', `cannot create destination ${outDir}: ${error.code ?? error.message} at ${path}`);
-    });
-  }
-}
-
-/** Options that would fail later are refused before anything is written (the journal would keep them). */
-function checkJobOptions(options: JobOptions): void {
-  if (options.volumeSize !== undefined && options.volumeSize < minVolumeSize) {
-    throw new ReelpackError('USAGE', `volume size too small: ${options.volumeSize} bytes (--volume-size must be at least ${minVolumeSize / 1024} KiB)`);
-  }
-  if (options.token !== undefined && !/^[\x21-\x7e]+$/.test(options.token)) {
-    throw new ReelpackError('USAGE', 'the token must be printable ASCII without spaces or line breaks');
-  }
-}
-
-async function checkFreeSpace(outDir: string, state: JobState, stateDir: string): Promise<void> {
-  let pending = 0;
-  for (const item of state.items) {
-    if (state.done.has(item.i)) continue;
-    const have = await stat(stagedPath(stateDir, item) + '.part').then((s) => s.size, () => 0);
-    pending += Math.max(0, (item.size ?? 0) - have);
-  }
-  const downloads = state.header.mode === 'zip' && state.items.every((i) => !isHttpSource(i.url)) ? 0 : pending;
-  const archive = state.header.mode === 'folder' ? 0 : state.items.reduce((s, i) => s + (i.size ?? 0), 0);
-  const needed = downloads + archive;
-  const fs = await statfs(outDir);
-  const free = fs.bavail * fs.bsize;
-  if (needed > free) {
-    throw new ReelpackError('DISK_FULL', `not enough free space in ${outDir}: needs ${formatBytes(needed)}, ${formatBytes(free)} free`);
-  }
 }
 
 /** The archive writer for zip/both modes; null for folder mode. Loaded only when needed. */
