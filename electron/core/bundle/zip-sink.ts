@@ -20,7 +20,8 @@ import { loadBundleState, saveBundleState, syncFolder } from './bundle-state.ts'
 import type { BundleState, FinishedVolume } from './bundle-state.ts';
 import { shouldCompress } from './compression-policy.ts';
 import { forkZipWorker } from './fork-zip-worker.ts';
-import { checkFreeSpace, formatBytes } from './free-space.ts';
+import { checkFreeSpace } from '../free-space.ts';
+import { formatBytes } from '../units.ts';
 import { checksumsLine, checksumsName, fileLine, manifestFileRecord, manifestFormat, manifestName, manifestVersion, serializeManifest } from './manifest.ts';
 import type { ManifestHeader, ManifestVolume } from './manifest.ts';
 import { VolumePlan } from './volume-plan.ts';
@@ -176,7 +177,7 @@ class ZipSink implements OutputSink {
     }
     await this.removeStalePartials();
     const overhead = this.options.expectedFiles * 2048 + 1024 * 1024;
-    await checkFreeSpace(this.state.dir, Math.max(0, this.options.expectedBytes - this.bytesBefore) + overhead);
+    await checkFreeSpace(this.state.dir, Math.max(0, this.options.expectedBytes - this.bytesBefore) + overhead, 'for the archive');
     this.client = new ZipWorkerClient((this.options.spawnWorker ?? forkZipWorker)(), {
       onEntry: (archiveId, entry) => this.entryRead(archiveId, entry.name, entry.crc32),
       onProgress: (archiveId, progress) => {

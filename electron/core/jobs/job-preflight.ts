@@ -1,11 +1,11 @@
 // Checks made before a job writes anything: options that would fail later, the destination
 // folder, and free space for what is left to download and bundle.
-import { mkdir, stat, statfs } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { minVolumeSize } from '../bundle/volume-limits.ts';
 import { ReelpackError } from '../errors.ts';
 import { isHttpSource } from '../sources/list-source.ts';
-import { formatBytes } from '../units.ts';
+import { checkFreeSpace } from '../free-space.ts';
 import type { JobOptions } from './job-runner.ts';
 import type { JobItem, JobState } from './journal.ts';
 
@@ -44,7 +44,8 @@ export function checkJobOptions(options: Pick<JobOptions, 'volumeSize' | 'token'
   }
 }
 
-export async function checkFreeSpace(outDir: string, state: JobState, partPathOf: (item: JobItem) => string): Promise<void> {
+/** Room for what is left to download plus the archive, before a job writes anything. */
+export async function checkJobFreeSpace(outDir: string, state: JobState, partPathOf: (item: JobItem) => string): Promise<void> {
   let pending = 0;
   for (const item of state.items) {
     if (state.done.has(item.i)) continue;
@@ -53,10 +54,5 @@ export async function checkFreeSpace(outDir: string, state: JobState, partPathOf
   }
   const downloads = state.header.mode === 'zip' && state.items.every((i) => !isHttpSource(i.url)) ? 0 : pending;
   const archive = state.header.mode === 'folder' ? 0 : state.items.reduce((s, i) => s + (i.size ?? 0), 0);
-  const needed = downloads + archive;
-  const fs = await statfs(outDir);
-  const free = fs.bavail * fs.bsize;
-  if (needed > free) {
-    throw new ReelpackError('DISK_FULL', `not enough free space in ${outDir}: needs ${formatBytes(needed)}, ${formatBytes(free)} free`);
-  }
+  await checkFreeSpace(outDir, downloads + archive, downloads > 0 && archive > 0 ? 'for the downloads and the archive' : downloads > 0 ? 'for the downloads' : 'for the archive');
 }

@@ -20,8 +20,9 @@ import type { SourceKind } from '../sources/source-types.ts';
 import { defaultConfigDir, loadCatalog, recordFetched } from './catalog.ts';
 import { looseOutput, placeLooseFile } from './folder-sink.ts';
 import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.ts';
+import { checksumsName, manifestName } from '../bundle/manifest.ts';
 import { acquireJobLock } from './job-lock.ts';
-import { checkFreeSpace, checkJobOptions, createDestination } from './job-preflight.ts';
+import { checkJobFreeSpace, checkJobOptions, createDestination } from './job-preflight.ts';
 import { Journal, readJournal, removeJobState } from './journal.ts';
 import type { DoneFact, JobHeader, JobItem, JobState } from './journal.ts';
 import type { OutputSink, VerifiedFile } from './output-sink.ts';
@@ -59,7 +60,7 @@ export interface JobOptions {
 }
 
 /** Names every archive must keep for itself. */
-export const reservedArchiveNames = ['manifest.json', 'SHA256SUMS'];
+export const reservedArchiveNames = [manifestName, checksumsName];
 /** A file whose bytes flowed this much in a failed attempt resets the retry count. */
 const progressResetBytes = 1024 * 1024;
 const maxAttemptsPerFile = 100;
@@ -127,7 +128,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const bytesTotal = state.items.reduce((sum, item) => sum + (item.size ?? 0), 0);
     emit({ type: 'listed', source: state.header.source, kind: state.header.kind, files: state.items.length, bytes: bytesTotal, skipped: [], resumed });
     const tracker = new ProgressTracker(bytesTotal, state.items.length);
-    await checkFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`);
+    await checkJobFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
     rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined };
     return await execute(rt);
