@@ -14,17 +14,20 @@ export const zipWorkerEntry = typeof __REELPACK_BUNDLED_WORKER__ === 'string'
   ? fileURLToPath(new URL(__REELPACK_BUNDLED_WORKER__, import.meta.url))
   : fileURLToPath(new URL(`../../worker/zip-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
-export function forkZipWorker(): ZipWorkerHandle {
-  const child = fork(zipWorkerEntry, [], {
+export function forkZipWorker(entry = zipWorkerEntry): ZipWorkerHandle {
+  const child = fork(entry, [], {
     execPath: process.execPath,
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
   });
+  // A send to a worker that just died fails with EPIPE. Unhandled, that 'error' event killed
+  // the whole CLI; the 'exit' below already reports the death as one clear ZIP_FAILED.
+  child.on('error', () => {});
   return {
     pid: child.pid,
     send: (message) => {
-      if (child.connected) child.send(message);
+      if (child.connected) child.send(message, () => {});
     },
     onMessage: (listener) => child.on('message', (message) => listener(message as ZipWorkerReply)),
     onExit: (listener) => child.on('exit', (code, signal) => listener({ code, signal })),

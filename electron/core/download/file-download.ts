@@ -1,13 +1,12 @@
 // One attempt at one file: resume the .part file with Range + If-Range, hash while
 // streaming, check sizes and checksums. Retrying attempts is the job runner's business.
-import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { constants } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { open, stat, truncate, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { ReelpackError } from '../errors.ts';
+import { hashFileRange, Sha256 } from '../sha256-thread.ts';
+import { noteConsumedBytes } from '../gc-pacer.ts';
 import { discard, httpError, statusError } from './http-client.ts';
 import type { HttpClient, HttpResponse } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
@@ -44,7 +43,7 @@ export interface DownloadContext {
 }
 
 export interface HashCarry {
-  hash: Hash;
+  hash: Sha256 | null;
   offset: number;
 }
 
@@ -87,11 +86,8 @@ async function fileSize(path: string): Promise<number> {
 }
 
 /** Hashes the first `length` bytes of a file. */
-export async function hashPrefix(path: string, length: number, hash = createHash('sha256')): Promise<Hash> {
-  if (length === 0) return hash;
-  const stream = createReadStream(path, { start: 0, end: length - 1, highWaterMark: 1024 * 1024 });
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return hash;
+export function hashPrefix(path: string, length: number): Promise<Sha256> {
+  return hashFileRange(path, 0, length, new Sha256());
 }
 
 function parseContentRange(value: string | undefined): { start: number; end: number; total: number | undefined } | undefined {
@@ -111,7 +107,8 @@ export async function downloadAttempt(target: DownloadTarget, ctx: DownloadConte
   }
   // Everything slow happens before the request: once headers arrive, the body must be
   // consumed at once, or bytes that arrive just before a connection drop are lost.
-  const prefixHash = offset === 0 ? undefined : ctx.carry?.offset === offset ? ctx.carry.hash.copy() : await hashPrefix(target.partPath, offset);
+  const carried = ctx.carry?.offset === offset ? ctx.carry.hash : null;
+  const prefixHash = offset === 0 ? undefined : carried ? carried.copy() : await hashPrefix(target.partPath, offset);
   const headers: Record<string, string> = { 'accept-encoding': 'identity' };
   if (offset > 0 && ifRange) {
     headers.range = `bytes=${offset}-`;
@@ -120,14 +117,23 @@ export async function downloadAttempt(target: DownloadTarget, ctx: DownloadConte
   const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT);
   try {
     const res = await ctx.http.send(target.url, { headers, signal: ctx.signal });
-    return await receive(target, ctx, res, offset, file, prefixHash);
+    const result = await receive(target, ctx, res, offset, file, prefixHash);
+    if (carried && ctx.carry) {
+      carried.dispose(); // the copy went on from it; nothing resumes from this point again
+      ctx.carry.hash = null;
+      ctx.carry.offset = -1;
+    }
+    return result;
+  } catch (error) {
+    if (prefixHash && ctx.carry?.hash !== prefixHash) prefixHash.dispose(); // a no-op once digested
+    throw error;
   } finally {
     await file.close();
   }
 }
 
 async function receive(
-  target: DownloadTarget, ctx: DownloadContext, res: HttpResponse, requestedOffset: number, file: FileHandle, prefixHash: Hash | undefined,
+  target: DownloadTarget, ctx: DownloadContext, res: HttpResponse, requestedOffset: number, file: FileHandle, prefixHash: Sha256 | undefined,
 ): Promise<DownloadResult> {
   let offset = requestedOffset;
   let total: number | undefined;
@@ -164,19 +170,19 @@ async function receive(
     lastModified: res.headers['last-modified'],
     digestSha256: parseDigestSha256(res.headers) ?? (offset > 0 ? ctx.validator?.digestSha256 : undefined),
   };
-  const hash = offset === 0 ? createHash('sha256') : prefixHash!;
+  if (offset === 0) prefixHash?.dispose();
+  const hash = offset === 0 ? new Sha256() : prefixHash!;
   const expectedLength = total === undefined ? undefined : total - offset;
   // The journal must hold the validator before any body byte reaches the file.
   // A 200 replaces whatever the part held. Both happen before the first block is written,
   // while the body is already being read (nothing may be awaited before the listeners below).
   const ready = Promise.all([ctx.onValidator(validator), offset === 0 ? file.truncate(0) : undefined]).then(() => {});
-  const writer = new BufferedFileWriter(file, offset, ready);
+  const writer = new BufferedFileWriter(file, offset, ready, hash);
   let received = 0;
   try {
     await pumpBody(res, writer, {
       url: target.url, expectedLength, limiter: ctx.limiter,
       onChunk: (chunk) => {
-        hash.update(chunk);
         received += chunk.length;
         ctx.onBytes(chunk.length);
       },
@@ -186,22 +192,27 @@ async function receive(
       await file.truncate(offset).catch(() => {});
     } else if (ctx.carry) {
       // Keep what arrived so the next attempt resumes from it, with its hash.
+      if (ctx.carry.hash !== hash) ctx.carry.hash?.dispose();
       ctx.carry.hash = hash;
       ctx.carry.offset = offset + received;
+      throw httpError(error, target.url);
     }
+    hash.dispose();
     throw httpError(error, target.url);
   }
   if (expectedLength !== undefined && received !== expectedLength) {
+    hash.dispose();
     throw new ReelpackError('SIZE_MISMATCH', `server sent ${received} of ${expectedLength} announced bytes: ${target.url}`);
   }
   return finish(target, ctx, hash, offset + received, validator, received);
 }
 
-async function finish(target: DownloadTarget, ctx: DownloadContext, hash: Hash, size: number, validator: Validator, networkBytes: number): Promise<DownloadResult> {
+async function finish(target: DownloadTarget, ctx: DownloadContext, hash: Sha256, size: number, validator: Validator, networkBytes: number): Promise<DownloadResult> {
   if (target.expectedSize !== undefined && size !== target.expectedSize) {
+    hash.dispose();
     throw new ReelpackError('SIZE_MISMATCH', `got ${size} bytes, listing says ${target.expectedSize}: ${target.url}`);
   }
-  const sha256 = hash.digest('hex');
+  const sha256 = await hash.digest();
   const expected = target.expectedSha256 ?? validator.digestSha256;
   if (expected && expected !== sha256) {
     await unlink(target.partPath).catch(() => {});
@@ -221,7 +232,7 @@ export interface PumpOptions {
 }
 
 /**
- * Streams a response body into `writer` and flushes it, pausing the socket while the
+ * Streams a response body into `writer`, flushes and closes it, pausing the socket while the
  * writer or the rate limit needs it. On failure the body is dropped and what arrived is
  * still written, so a resume can start after it. Uses 'data' events, not for-await: an
  * async iterator drops chunks already received when the socket then fails.
@@ -235,6 +246,8 @@ export async function pumpBody(res: HttpResponse, writer: BufferedFileWriter, op
     discard(res);
     await writer.flush().catch(() => {});
     throw error;
+  } finally {
+    await writer.close();
   }
 }
 
@@ -251,6 +264,7 @@ function streamInto(res: HttpResponse, writer: BufferedFileWriter, options: Pump
       }
       received += chunk.length;
       options.onChunk(chunk);
+      noteConsumedBytes(chunk.length);
       // A paused stream can still hand over a chunk already in flight: queue it behind the wait.
       const written = waiting ? waiting.then(() => writer.write(chunk)) : writer.write(chunk);
       const pause = options.limiter?.take(chunk.length) ?? 0;

@@ -1,9 +1,16 @@
 // Writes a stream of chunks to a file in large blocks: network chunks are ~64 KiB, and
-// one write per chunk halves throughput on these machines. Two 1 MiB buffers let one
-// block be written while the next fills.
+// one write per chunk halves throughput on these machines. Up to `blocksInFlight` 1 MiB
+// blocks are queued behind each other: with only two, the socket was paused after almost
+// every block (248 pauses for 256 MiB) while a write waited for a free thread-pool thread
+// on a busy 2-core machine; four absorb that jitter (measured in the README, Performance).
+// With a `hash`, each block is hashed on the hashing thread while it is written: the bytes
+// are hashed in file order, from the block itself, and the block is reused after both.
 import type { FileHandle } from 'node:fs/promises';
+import { blockBytes, releaseBlock, takeBlock } from '../sha256-thread.ts';
+import type { Sha256 } from '../sha256-thread.ts';
 
-export const writeBlockBytes = 1024 * 1024;
+export const writeBlockBytes = blockBytes;
+const blocksInFlight = 4;
 const maxBufferAgeMs = 1000;
 
 export class BufferedFileWriter {
@@ -11,33 +18,37 @@ export class BufferedFileWriter {
   private position: number;
   /** End of the bytes whose write has completed (in the page cache: they survive kill -9). */
   writtenUpTo: number;
-  private current: Buffer = Buffer.allocUnsafe(writeBlockBytes);
-  private spare: Buffer | null = Buffer.allocUnsafe(writeBlockBytes);
+  private readonly hash: Sha256 | undefined;
+  private current: Buffer = takeBlock();
   private used = 0;
-  private pending: Promise<void> | null = null;
-  private readonly gate: Promise<void>;
+  private readonly free: Buffer[] = [];
+  /** Writes queued or running, oldest first; each starts after the one before it. */
+  private readonly inFlight: Promise<void>[] = [];
+  private tail: Promise<void>;
   private lastFlushAt = Date.now();
 
   /** `gate`: nothing reaches the file before it resolves (the journal must know the validator first). */
-  constructor(file: FileHandle, position: number, gate: Promise<void> = Promise.resolve()) {
+  constructor(file: FileHandle, position: number, gate: Promise<void> = Promise.resolve(), hash?: Sha256) {
     this.file = file;
+    this.hash = hash;
     this.position = position;
     this.writtenUpTo = position;
-    this.gate = gate;
+    this.tail = gate;
     gate.catch(() => {});
   }
 
   /**
-   * Copies `chunk` in; the caller must not write again until a returned promise settles. Returns undefined when the caller may go on at once, or a promise
-   * when it must wait (a full block is queued behind the one being written).
+   * Copies `chunk` in; the caller must not write again until a returned promise settles.
+   * Returns undefined when the caller may go on at once, or a promise when it must wait
+   * (every block is queued for writing).
    */
   write(chunk: Uint8Array): Promise<void> | undefined {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.used === writeBlockBytes) {
-        if (this.pending) {
+        if (this.inFlight.length >= blocksInFlight) {
           const rest = chunk.subarray(offset);
-          return this.pending.then(() => this.write(rest));
+          return this.inFlight[0]!.then(() => this.write(rest));
         }
         this.startFlush();
       }
@@ -48,16 +59,25 @@ export class BufferedFileWriter {
     }
     // On a slow link a block takes long to fill; write what we have every second so a
     // crash loses at most a second of data, not a whole block.
-    if (!this.pending && (this.used === writeBlockBytes || Date.now() - this.lastFlushAt > maxBufferAgeMs)) this.startFlush();
+    const full = this.used === writeBlockBytes && this.inFlight.length < blocksInFlight;
+    if (full || (this.inFlight.length === 0 && Date.now() - this.lastFlushAt > maxBufferAgeMs)) this.startFlush();
     return undefined;
   }
 
-  /** Writes everything buffered and waits for it. */
+  /** Writes (and hashes) everything buffered and waits for it. */
   async flush(): Promise<void> {
-    await this.gate;
-    await this.pending;
     if (this.used > 0) this.startFlush();
-    await this.pending;
+    await this.tail;
+    await Promise.all(this.inFlight);
+  }
+
+  /** Gives the blocks back once nothing is in flight; the writer cannot be used afterwards. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.inFlight);
+    this.free.forEach(releaseBlock);
+    this.free.length = 0;
+    releaseBlock(this.current);
+    this.used = 0;
   }
 
   private startFlush(): void {
@@ -66,17 +86,20 @@ export class BufferedFileWriter {
     const length = this.used;
     const position = this.position;
     this.position += length;
-    this.current = this.spare ?? Buffer.allocUnsafe(writeBlockBytes);
-    this.spare = null;
+    this.current = this.free.pop() ?? takeBlock();
     this.used = 0;
-    const pending = this.gate.then(() => writeFully(this.file, block, length, position)).then(() => {
-      this.spare = block;
+    // Chained, not parallel: writtenUpTo only ever covers a contiguous prefix, and a failed
+    // write (ENOSPC…) fails every write queued behind it.
+    const write = this.tail.then(() => writeFully(this.file, block, length, position)).then(() => {
       this.writtenUpTo = position + length;
-      if (this.pending === pending) this.pending = null;
     });
-    this.pending = pending;
-    // A write error (ENOSPC…) surfaces from the next write()/flush(), not as an unhandled rejection.
-    pending.catch(() => {});
+    const hashed = this.hash?.update(block.subarray(0, length));
+    const done = Promise.all([write, hashed])
+      .then(() => void this.free.push(block))
+      .finally(() => void this.inFlight.splice(this.inFlight.indexOf(done), 1));
+    done.catch(() => {}); // surfaces from the next write()/flush(), not as an unhandled rejection
+    this.inFlight.push(done);
+    this.tail = write;
   }
 }
 

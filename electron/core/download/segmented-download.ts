@@ -1,7 +1,9 @@
 // Segmented download of one large file: N ranges fetched over N connections into one
 // preallocated .part file, like aria2c -x. Each range resumes on its own; their positions
 // are checkpointed to the journal every second (only bytes already written count), so
-// kill -9 loses at most a second of each range. The whole file is hashed at the end.
+// kill -9 loses at most a second of each range. The file is hashed in order while it
+// downloads (FileHashFollower): each range's bytes are read back from the page cache once
+// everything before them is written, so at the end only the last stretch is left to hash.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
@@ -9,7 +11,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { discard, statusError } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
-import { hashPrefix, isStrongEtag, parseDigestSha256, pumpBody } from './file-download.ts';
+import { isStrongEtag, parseDigestSha256, pumpBody } from './file-download.ts';
+import { FileHashFollower } from '../sha256-thread.ts';
 import type { DownloadContext, DownloadResult, DownloadTarget, Validator } from './file-download.ts';
 import { retryDelay } from './retry-policy.ts';
 
@@ -69,29 +72,42 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
     await ctx.onPlan(plan);
   };
   const timer = setInterval(() => void checkpoint().catch(() => {}), checkpointMs);
+  let follower: FileHashFollower | null = null;
+  let sha256: string;
   try {
     if (!resumable) {
       await file.truncate(0);
       await file.truncate(size); // sparse until written
     }
     const fetchers = plan.ranges.map((range) => fetchRange(target, ctx, file, plan, range, writers, (n) => (networkBytes += n)));
+    follower = new FileHashFollower(target.partPath, () => writtenPrefix(plan, writers));
     const results = await Promise.allSettled(fetchers);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    sha256 = await follower.finish(size);
   } catch (error) {
+    await follower?.stop();
     await checkpoint().catch(() => {});
     throw error;
   } finally {
     clearInterval(timer);
     await file.close();
   }
-  const sha256 = (await hashPrefix(target.partPath, size)).digest('hex');
   const expected = target.expectedSha256 ?? plan.validator.digestSha256;
   if (expected && expected !== sha256) {
     await unlink(target.partPath).catch(() => {});
     throw new ReelpackError('CHECKSUM_MISMATCH', `SHA-256 mismatch (server says ${expected.slice(0, 12)}…, got ${sha256.slice(0, 12)}…): ${target.url}`);
   }
   return { size, sha256, validator: plan.validator, networkBytes };
+}
+
+/** End of the written prefix of the file: every range before it is complete. */
+function writtenPrefix(plan: SegmentPlan, writers: Map<SegmentRange, BufferedFileWriter>): number {
+  for (const range of plan.ranges) {
+    const written = Math.max(range.pos, writers.get(range)?.writtenUpTo ?? 0);
+    if (written <= range.end) return written;
+  }
+  return plan.ranges.at(-1)!.end + 1;
 }
 
 function sameValidator(known: Validator, headers: Record<string, string | undefined>): boolean {

@@ -342,7 +342,7 @@ async function commit(rt: Runtime, item: JobItem, result: { size: number; sha256
 
 async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
   for (let item = await queue.take(); item; item = await queue.take()) {
-    const memo = rt.attempts.get(item.i) ?? { count: 0, attempts: 0, checksumRetried: false, carry: { hash: null as never, offset: -1 } };
+    const memo = rt.attempts.get(item.i) ?? { count: 0, attempts: 0, checksumRetried: false, carry: { hash: null, offset: -1 } };
     rt.attempts.set(item.i, memo);
     const slot = { item, bytes: 0 };
     rt.active.set(item.i, slot);

@@ -95,6 +95,29 @@ test('a source that fails mid-read fails the bundle clearly and fast instead of 
   }
 });
 
+test('a worker that dies as it starts fails the bundle with one clear error', async () => {
+  const dir = await makeTempDir('dead-worker');
+  try {
+    // Stands in for a worker that cannot load (a missing module, a broken install).
+    const script = path.join(dir, 'dies.mjs');
+    await fs.writeFile(script, "throw new Error('Cannot find module yazl');\n");
+    const out = path.join(dir, 'out');
+    const { ctx } = makeContext(out);
+    const sink = createZipSink(ctx, { zipName: 'd.zip', expectedFiles: 50, expectedBytes: 1, spawnWorker: () => forkZipWorker(script) });
+    const files = await Promise.all(Array.from({ length: 5 }, (_, i) => stageFile(dir, `clip-${i}.mp4`, 1000)));
+    // Sends before, while and after it dies: the ones that hit the closing channel fail with EPIPE.
+    for (let round = 0; round < 100; round++) {
+      for (const file of files) await sink.add({ ...file, id: `${file.id}-${round}`, safePath: `${round}/${file.safePath}` }).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await assert.rejects(sink.finish({ failed: [] }), (error: { code?: string; message?: string }) => error.code === 'ZIP_FAILED' && /zip worker exited unexpectedly: code 1/.test(error.message ?? ''));
+    await sink.abort();
+    assert.deepEqual((await fs.readdir(out).catch(() => [])).filter((n) => n.includes('.zip')), [], 'no partial archive left');
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('kill -9 of the process hosting the sink mid-zip: a rerun keeps finished volumes and rebuilds the rest without the released files', async () => {
   const dir = await makeTempDir('crash');
   try {

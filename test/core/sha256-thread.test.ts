@@ -1,0 +1,71 @@
+// The hashing thread must give exactly node:crypto's SHA-256, whatever order and kind of
+// buffers it is fed, with several hashes interleaved on the one thread.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { blockBytes, hashFileRange, releaseBlock, Sha256, takeBlock } from '../../electron/core/sha256-thread.ts';
+import { tempDir } from '../helpers/servers.ts';
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+test('interleaved hashes over shared blocks and plain buffers match node:crypto', async () => {
+  const a = randomBytes(3 * blockBytes + 12345);
+  const b = randomBytes(777_777);
+  const ha = new Sha256();
+  const hb = new Sha256();
+  const block = takeBlock();
+  try {
+    for (let offset = 0; offset < a.length; offset += blockBytes) {
+      const n = Math.min(blockBytes, a.length - offset);
+      a.copy(block, 0, offset, offset + n);
+      const pending = ha.update(block.subarray(0, n));
+      // A plain Buffer that is a view into a larger one: only its own bytes may be hashed.
+      const sliceStart = Math.min(offset / 4, b.length);
+      const sliceEnd = Math.min(sliceStart + 100_000, b.length);
+      await hb.update(b.subarray(sliceStart, sliceEnd));
+      await pending; // only now may the block be refilled
+    }
+  } finally {
+    releaseBlock(block);
+  }
+  assert.equal(await ha.digest(), sha256(a));
+  const fed = Buffer.concat([0, 1, 2, 3].map((i) => {
+    const start = Math.min((i * blockBytes) / 4, b.length);
+    return b.subarray(start, Math.min(start + 100_000, b.length));
+  }));
+  assert.equal(await hb.digest(), sha256(fed));
+});
+
+test('copy() continues independently from the state at the time of the copy', async () => {
+  const head = randomBytes(5000);
+  const tail1 = randomBytes(3000);
+  const tail2 = randomBytes(4000);
+  const hash = new Sha256();
+  void hash.update(head); // not awaited: the copy must still come after it
+  const copy = hash.copy();
+  await Promise.all([hash.update(tail1), copy.update(tail2)]);
+  assert.equal(await hash.digest(), sha256(Buffer.concat([head, tail1])));
+  assert.equal(await copy.digest(), sha256(Buffer.concat([head, tail2])));
+  await assert.rejects(hash.update(head), /after digest/);
+});
+
+test('hashFileRange hashes exactly the requested bytes, and fails on a short file', async () => {
+  const dir = await tempDir();
+  try {
+    const data = randomBytes(2 * blockBytes + 999);
+    const file = join(dir.path, 'data.bin');
+    await writeFile(file, data);
+    const whole = await hashFileRange(file, 0, data.length, new Sha256());
+    assert.equal(await whole.digest(), sha256(data));
+    const split = await hashFileRange(file, 0, 1_500_000, new Sha256());
+    await hashFileRange(file, 1_500_000, data.length, split);
+    assert.equal(await split.digest(), sha256(data));
+    const middle = await hashFileRange(file, 100, blockBytes + 100, new Sha256());
+    assert.equal(await middle.digest(), sha256(data.subarray(100, blockBytes + 100)));
+    await assert.rejects(hashFileRange(file, 0, data.length + 10, new Sha256()), /ended at/);
+  } finally {
+    await dir.remove();
+  }
+});
