@@ -8,7 +8,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-const pacedBytes = 16 * 1024 * 1024;
+const pacedBytes = 8 * 1024 * 1024;
 type GcFunction = (options: { type: 'minor' | 'major' }) => void;
 
 function exposeGc(): GcFunction | null {

@@ -88,7 +88,7 @@ class HashThread {
 const thread = new HashThread();
 
 export const blockBytes = 1024 * 1024;
-const pooledBlocksMax = 32;
+const pooledBlocksMax = 16;
 const pool: Buffer[] = [];
 
 /**
