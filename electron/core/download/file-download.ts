@@ -229,6 +229,8 @@ export interface PumpOptions {
   limiter?: RateLimiter | undefined;
   /** Sees every chunk before it is written. */
   onChunk: (chunk: Buffer) => void;
+  /** Bytes of this body wanted, asked before each chunk; once they are in, the rest is dropped. */
+  stopAfter?: () => number;
 }
 
 /**
@@ -257,26 +259,40 @@ function streamInto(res: HttpResponse, writer: BufferedFileWriter, options: Pump
     let received = 0;
     let waiting: Promise<void> | null = null;
     let ended = false;
-    body.on('data', (chunk: Buffer) => {
+    body.on('data', (data: Buffer) => {
+      if (ended) return;
+      let chunk = data;
+      const wanted = options.stopAfter?.();
+      const last = wanted !== undefined && received + chunk.length >= wanted;
+      if (last) chunk = chunk.subarray(0, Math.max(0, wanted - received));
       if (options.expectedLength !== undefined && received + chunk.length > options.expectedLength) {
         body.destroy(new ReelpackError('BAD_RESPONSE', `server sent more bytes than announced (${options.expectedLength}): ${options.url}`));
         return;
       }
       received += chunk.length;
       options.onChunk(chunk);
-      noteConsumedBytes(chunk.length);
+      noteConsumedBytes(data.length);
       // A paused stream can still hand over a chunk already in flight: queue it behind the wait.
       const written = waiting ? waiting.then(() => writer.write(chunk)) : writer.write(chunk);
       const pause = options.limiter?.take(chunk.length) ?? 0;
       const wait = pause > 0 ? Promise.all([written, sleep(pause)]).then(() => {}) : written;
-      if (!wait) return;
-      body.pause();
-      const current: Promise<void> = wait.then(() => {
-        if (waiting !== current) return;
-        waiting = null;
-        body.resume();
-      }, (error: unknown) => void body.destroy(error as Error));
-      waiting = current;
+      if (wait) {
+        body.pause();
+        const current: Promise<void> = wait.then(() => {
+          if (waiting !== current) return;
+          waiting = null;
+          body.resume();
+        }, (error: unknown) => void body.destroy(error as Error));
+        waiting = current;
+      }
+      if (last && received !== options.expectedLength) {
+        // Everything wanted has arrived: drop the rest of the body (and its connection).
+        // Destroying it is not a failure of this pump.
+        ended = true;
+        body.removeListener('error', reject);
+        discard(res);
+        void (waiting ?? Promise.resolve()).then(resolve, reject);
+      }
     });
     body.once('end', () => {
       ended = true;

@@ -64,6 +64,11 @@ export class BufferedFileWriter {
     return undefined;
   }
 
+  /** End of the bytes accepted so far (buffered or written). */
+  get acceptedUpTo(): number {
+    return this.position + this.used;
+  }
+
   /** Writes (and hashes) everything buffered and waits for it. */
   async flush(): Promise<void> {
     if (this.used > 0) this.startFlush();

@@ -8,6 +8,8 @@ import { runJob } from '../../../electron/core/jobs/job-runner.ts';
 import type { JobOptions } from '../../../electron/core/jobs/job-runner.ts';
 import type { JobEvent } from '../../../electron/core/jobs/job-events.ts';
 import { readJournal } from '../../../electron/core/jobs/journal.ts';
+import { maybeSplit } from '../../../electron/core/download/segmented-download.ts';
+import type { SegmentPlan } from '../../../electron/core/download/segmented-download.ts';
 import { startDemoServer } from '../../servers/demo-server.ts';
 import type { DemoServerOptions } from '../../servers/demo-server.ts';
 import { tempDir } from '../../helpers/servers.ts';
@@ -21,7 +23,32 @@ function options(source: string, dir: string, extra: Partial<JobOptions> = {}): 
   };
 }
 
-test('a large file is fetched as 4 ranges on 4 connections and verified', async () => {
+test('a large file on a slow connection is split into 4 ranges on 4 connections and verified', async () => {
+  const log: NonNullable<DemoServerOptions['log']> = [];
+  const size = 12 * 1024 * 1024 + 777;
+  const demo = await startDemoServer({ count: 1, size, log, rateBytesPerSec: 2_000_000 }); // per connection
+  const dir = await tempDir();
+  try {
+    const started = Date.now();
+    const summary = await runJob(options(demo.url, dir.path), () => {});
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(summary.ok, true, JSON.stringify(summary));
+    assert.ok((await readFile(join(dir.path, 'out', 'result_0001.mp4'))).equals(demo.files[0]!.data));
+    const ranges = log.filter((l) => l.url.startsWith('/outputs/')).map((l) => l.range ?? '');
+    assert.equal(ranges.length, 4, JSON.stringify(ranges));
+    assert.equal(ranges[0], `bytes=0-${size - 1}`, 'it starts with one connection for the whole file');
+    assert.ok(ranges.every((r) => /^bytes=\d+-\d+$/.test(r)), JSON.stringify(ranges));
+    // One connection would take 6.3 s; four, after the quarter-second probe, about 2 s.
+    assert.ok(seconds < 4.5, `split download took ${seconds} s`);
+    // The first connection is dropped at its new end; only what was in flight is sent twice.
+    assert.ok(demo.bytesSent() < size + 1024 * 1024, `sent ${demo.bytesSent() - size} bytes more than the file`);
+  } finally {
+    await demo.close();
+    await dir.remove();
+  }
+});
+
+test('a large file that arrives fast stays on one connection', async () => {
   const log: NonNullable<DemoServerOptions['log']> = [];
   const demo = await startDemoServer({ count: 1, size, log });
   const dir = await tempDir();
@@ -29,13 +56,36 @@ test('a large file is fetched as 4 ranges on 4 connections and verified', async 
     const summary = await runJob(options(demo.url, dir.path), () => {});
     assert.equal(summary.ok, true, JSON.stringify(summary));
     assert.ok((await readFile(join(dir.path, 'out', 'result_0001.mp4'))).equals(demo.files[0]!.data));
-    const ranges = log.filter((l) => l.url.startsWith('/outputs/')).map((l) => l.range);
-    assert.equal(ranges.length, 4);
-    assert.ok(ranges.every((r) => /^bytes=\d+-\d+$/.test(r ?? '')), JSON.stringify(ranges));
+    const ranges = log.filter((l) => l.url.startsWith('/outputs/')).map((l) => l.range ?? '');
+    assert.deepEqual(ranges, [`bytes=0-${size - 1}`]);
   } finally {
     await demo.close();
     await dir.remove();
   }
+});
+
+test('maybeSplit cuts the range with most left, beyond what its connection received, only when slow', () => {
+  const mib = 1024 * 1024;
+  const plan = (): SegmentPlan => ({ validator: {}, ranges: [{ start: 0, end: 100 * mib - 1, pos: 10 * mib }] });
+  const fast = plan();
+  assert.deepEqual(maybeSplit(fast, new Map(), 4, 100 * mib), [], '91 MiB at 100 MiB/s: under 2 s, not worth it');
+  const slow = plan();
+  const added = maybeSplit(slow, new Map(), 4, 10 * mib);
+  assert.equal(added.length, 3);
+  assert.equal(slow.ranges.length, 4);
+  assert.equal(slow.ranges[0]!.start, 0);
+  assert.ok(slow.ranges[0]!.end >= 11 * mib, 'the cut leaves a margin beyond the received bytes');
+  for (let i = 1; i < 4; i++) {
+    assert.equal(slow.ranges[i]!.start, slow.ranges[i - 1]!.end + 1, 'contiguous');
+    assert.equal(slow.ranges[i]!.pos, slow.ranges[i]!.start);
+  }
+  assert.equal(slow.ranges[3]!.end, 100 * mib - 1, 'covers the file to its end');
+  assert.deepEqual(maybeSplit(slow, new Map(), 4, 1), [], 'never more than `segments` unfinished ranges');
+  slow.ranges[1]!.pos = slow.ranges[1]!.end + 1; // one range finished early: its connection takes over part of another
+  const stolen = maybeSplit(slow, new Map(), 4, 1);
+  assert.equal(stolen.length, 1);
+  assert.equal(slow.ranges.length, 5);
+  for (let i = 1; i < 5; i++) assert.equal(slow.ranges[i]!.start, slow.ranges[i - 1]!.end + 1, 'still contiguous');
 });
 
 test('cancelled mid-way, the next run resumes every range where it stopped', async () => {
