@@ -71,7 +71,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--kind <kind>', 'force the source kind').choices([...sourceKinds]))
     .option('--only-new', 'only results not fetched from this source before', false)
     .option('--allow-partial', 'bundle what arrived even if some files failed (listed in the manifest)', false)
-    .option('--segments <n>', 'connections for each file of 64 MiB or more (1 = off)', positiveInt('--segments', 1, 16), 4)
+    .option('--segments <n>', 'up to n connections for each file of 64 MiB or more, added only when one connection is slow (1 = off)', positiveInt('--segments', 1, 16), 4)
     .option('--limit-rate <bytes/s>', 'cap the total download speed (e.g. 500k, 10m per second)', sizeArg)
     .option('--json', 'NDJSON events on stdout; the last line is the summary', false)
     .action(async (source: string, flags: FetchFlags) => {
