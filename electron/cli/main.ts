@@ -58,7 +58,7 @@ export function buildProgram(): Command {
 
   program.command('fetch')
     .description('download every result of <source> into --out (re-run the same command to resume)')
-    .argument('<source>', 'results API / folder listing / URL list URL, or a local folder or list file')
+    .argument('<source>', 'results API / folder listing / URL list / single file URL, or a local folder, list file or file')
     .requiredOption('-o, --out <dir>', 'destination folder')
     .addOption(new Option('--mode <mode>', 'zip: one archive; folder: loose files; both').choices(['zip', 'folder', 'both']).default('zip'))
     .option('--zip <file name>', 'archive name (default {host}_results_{yyyyMMdd_HHmm}.zip)')

@@ -16,7 +16,7 @@ export const messagesEn = {
   connectTitle: 'Connect to a generation server',
   connectLead: 'Reelpack lists every result on the server — across all pages — so nothing is missed.',
   serverUrl: 'Server URL',
-  serverUrlHint: 'A results API, an HTTP folder listing, a URL list, or a local folder.',
+  serverUrlHint: 'A results API, an HTTP folder listing, a URL list, a single file, or a local folder.',
   token: 'Access token (optional)',
   rememberToken: 'Remember the token on this computer (encrypted)',
   connect: 'Connect',

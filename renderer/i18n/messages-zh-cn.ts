@@ -15,7 +15,7 @@ export const messagesZhCn: Record<MessageKey, string> = {
   connectTitle: '连接生成服务器',
   connectLead: 'Reelpack 会列出服务器上的全部结果（跨所有分页），一个都不漏。',
   serverUrl: '服务器地址',
-  serverUrlHint: '结果 API、HTTP 目录列表、URL 列表或本地文件夹。',
+  serverUrlHint: '结果 API、HTTP 目录列表、URL 列表、单个文件或本地文件夹。',
   token: '访问令牌（可选）',
   rememberToken: '在本机记住令牌（加密保存）',
   connect: '连接',

@@ -198,6 +198,30 @@ test('40 files of 8 MiB from nginx arrive byte-identical, loose and zipped', asy
   });
 });
 
+test('one video given directly, by URL or local path, arrives loose and zipped', async () => {
+  await withTemp(async (dir) => {
+    const root = join(dir, 'www');
+    await mkdir(root);
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    await writeFile(join(root, 'take 7.mp4'), data);
+    const nginx = await startNginx(root);
+    try {
+      const env = { REELPACK_HOME: join(dir, 'home') };
+      const byUrl = await runCli(['fetch', `${nginx.url}/take%207.mp4`, '--out', join(dir, 'url'), '--mode', 'both', '--zip', 'one.zip', '--json'], env);
+      assert.equal(byUrl.code, 0, byUrl.stderr);
+      assert.ok((await readFile(join(dir, 'url', 'take 7.mp4'))).equals(data));
+      execFileSync('unzip', ['-tq', join(dir, 'url', 'one.zip')]);
+      const byPath = await runCli(['fetch', join(root, 'take 7.mp4'), '--out', join(dir, 'path'), '--zip', 'local.zip', '--json'], env);
+      assert.equal(byPath.code, 0, byPath.stderr);
+      execFileSync('unzip', ['-q', join(dir, 'path', 'local.zip'), '-d', join(dir, 'unzipped')]);
+      assert.ok((await readFile(join(dir, 'unzipped', 'take 7.mp4'))).equals(data));
+      assert.ok((await readFile(join(root, 'take 7.mp4'))).equals(data), 'the source is left as it was');
+    } finally {
+      await nginx.close();
+    }
+  });
+});
+
 test('kill -9 during a segmented download: every range resumes, the file is identical', async () => {
   const size = 70 * 1024 * 1024;
   const log: Array<{ method: string; url: string; range?: string | undefined; status: number }> = [];

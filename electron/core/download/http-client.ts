@@ -149,12 +149,22 @@ export function statusError(res: HttpResponse): ReelpackError {
   });
 }
 
-/** Reads a whole body as text, refusing bodies over `maxBytes` (an "enormous listing"). */
-export async function readText(res: HttpResponse, maxBytes: number): Promise<string> {
+/**
+ * Reads a whole body as text, refusing bodies over `maxBytes` (an "enormous listing").
+ * With `isNotText`, the first chunk is shown to it first: if it says so, the body is
+ * dropped and the result is null (a file served as text/plain is not read to the end).
+ */
+export async function readText(res: HttpResponse, maxBytes: number): Promise<string>;
+export async function readText(res: HttpResponse, maxBytes: number, isNotText: (head: Buffer) => boolean): Promise<string | null>;
+export async function readText(res: HttpResponse, maxBytes: number, isNotText?: (head: Buffer) => boolean): Promise<string | null> {
   const chunks: Buffer[] = [];
   let total = 0;
   try {
     for await (const chunk of res.body) {
+      if (total === 0 && isNotText?.(chunk as Buffer)) {
+        discard(res);
+        return null;
+      }
       total += (chunk as Buffer).length;
       if (total > maxBytes) {
         discard(res);

@@ -1,15 +1,15 @@
 // Lists every result of a source: detects its kind (or takes --kind) and hands off to the adapter.
-import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { open, readFile, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ReelpackError } from '../errors.ts';
-import { HttpClient, expectOk, httpError, readText } from '../download/http-client.ts';
+import { HttpClient, discard, expectOk, httpError, readText } from '../download/http-client.ts';
 import { withRetry } from '../download/with-retry.ts';
 import { listHttpIndex, parseIndexBody, parseJsonIndex } from './http-index.ts';
 import { listLocalFolder } from './local-folder.ts';
 import { listResultsApi, probeResultsApi } from './results-api.ts';
 import type { ListOptions, Listing, ResultItem, SkippedItem, SourceKind } from './source-types.ts';
-import { parseUrlList } from './url-list.ts';
+import { isFileResponse, parseUrlList, singleFileItem } from './url-list.ts';
 
 const maxListBytes = 64 * 1024 * 1024;
 
@@ -65,9 +65,30 @@ async function listLocal(path: string, options: ListOptions): Promise<Found> {
     if (options.kind && options.kind !== 'folder') throw new ReelpackError('USAGE', `--kind ${options.kind} does not fit a local folder: ${path}`);
     return { kind: 'folder', ...(await listLocalFolder(path, options.depth)) };
   }
+  if (options.kind !== 'list' && (options.kind === 'folder' || (await looksBinary(path)))) {
+    // A video (or any binary file) given directly: a folder of one, read in place.
+    const name = basename(path);
+    return { kind: 'folder', items: [{ id: name, name, url: path, size: info.size, createdAt: info.mtime.toISOString() }], skipped: [] };
+  }
   if (options.kind && options.kind !== 'list') throw new ReelpackError('USAGE', `--kind ${options.kind} does not fit a local file (a URL list): ${path}`);
   if (info.size > maxListBytes) throw new ReelpackError('BAD_LISTING', `URL list is larger than 64 MiB: ${path}`);
   return { kind: 'list', ...parseUrlList(await readFile(path, 'utf8'), pathToFileURL(path).href) };
+}
+
+/** A NUL byte in the first 4 KiB: not a listing or URL list (MP4, MOV, ZIP… all have one there). */
+function isBinary(head: Buffer): boolean {
+  return head.subarray(0, 4096).includes(0);
+}
+
+async function looksBinary(path: string): Promise<boolean> {
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(4096);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return isBinary(head.subarray(0, bytesRead));
+  } finally {
+    await file.close();
+  }
 }
 
 async function listHttp(url: string, options: ListOptions, http: HttpClient): Promise<Found> {
@@ -78,7 +99,7 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
     const firstPage = await probeResultsApi(url, http, signal);
     if (firstPage) return { kind: 'api', ...(await listResultsApi(url, http, { signal, firstPage })) };
   }
-  const { text, contentType, finalUrl } = await withRetry(async () => {
+  const answer = await withRetry<{ file: ResultItem } | { text: string; contentType: string; finalUrl: string }>(async () => {
     const res = await http.send(url, { headers: { accept: 'application/json;q=0.9, text/html;q=0.8, */*;q=0.1' }, signal });
     try {
       expectOk(res);
@@ -93,12 +114,21 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
       }
       throw error;
     }
-    return { text: await readText(res, maxListBytes), contentType: res.headers['content-type'] ?? '', finalUrl: res.url };
+    const contentType = res.headers['content-type'] ?? '';
+    if (kind === undefined && isFileResponse(contentType)) {
+      discard(res); // the download fetches it; listing must not
+      return { file: singleFileItem(url, res.url, res.headers) };
+    }
+    const text = await readText(res, maxListBytes, (head) => kind === undefined && isBinary(head));
+    if (text === null) return { file: singleFileItem(url, res.url, res.headers) };
+    return { text, contentType, finalUrl: res.url };
   }, { retries: 3, signal }).catch((error: unknown) => {
     const e = httpError(error, url);
     if (e.code === 'NETWORK' || e.code === 'STALLED') throw new ReelpackError('SOURCE_UNUSABLE', `cannot reach ${url}: ${e.message}`);
     throw e;
   });
+  if ('file' in answer) return { kind: 'list', items: [answer.file], skipped: [] };
+  const { text, contentType, finalUrl } = answer;
   if (kind === 'list') return { kind, ...parseUrlList(text, finalUrl) };
   if (kind === 'index') return { kind, ...(await listHttpIndex(finalUrl, http, { depth: options.depth, signal, first: parseIndexBody(text, contentType, finalUrl) })) };
   // Detect: a JSON folder listing, an HTML folder listing, or a URL list (text or JSON).

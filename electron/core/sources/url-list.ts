@@ -1,16 +1,57 @@
 // URL lists: a text file (one URL a line, `#` comments) or JSON (an array of URLs or of
-// {url, name?, size?, sha256?} objects, or {files: [...]}), local or remote.
+// {url, name?, size?, sha256?} objects, or {files: [...]}), local or remote. A URL that
+// answers with a file (a video, an archive…) instead of a listing is a list of one.
 import { ReelpackError } from '../errors.ts';
 import { apiItem } from './results-api.ts';
 import type { ResultItem, SkippedItem } from './source-types.ts';
 
-function nameFromUrl(url: URL): string {
+export function nameFromUrl(url: URL): string {
   const last = url.pathname.split('/').filter(Boolean).pop() ?? url.hostname;
   try {
     return decodeURIComponent(last);
   } catch {
     return last;
   }
+}
+
+/** The file name a `Content-Disposition` header gives (RFC 6266: `filename*` wins), if any. */
+export function nameFromContentDisposition(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const extended = /filename\*\s*=\s*([\w!#$&+.^`|~-]+)'[^']*'([^;]+)/i.exec(header);
+  if (extended) {
+    try {
+      // Only UTF-8 is decoded; an ISO-8859-1 name falls back to `filename`.
+      if (extended[1]!.toLowerCase() === 'utf-8') return decodeURIComponent(extended[2]!.trim());
+    } catch {
+      // malformed percent-encoding: fall back to `filename`
+    }
+  }
+  const plain = /(?:^|;)\s*filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(header);
+  const name = plain ? (plain[1]?.replace(/\\(.)/g, '$1') ?? plain[2]) : undefined;
+  return name?.trim() || undefined;
+}
+
+/**
+ * Whether a response is a file to download rather than a listing to read: anything that
+ * declares a type other than text, HTML, JSON or XML (video/mp4, application/octet-stream,
+ * application/zip…). Without a Content-Type the body is read as a listing, as before.
+ */
+export function isFileResponse(contentType: string): boolean {
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === '') return false;
+  return !/^text\/|[/+](json|x-ndjson|xml|html|xhtml\+xml)$/.test(type);
+}
+
+/** The one result of a source URL that is itself a file. `url` stays the one given (redirects are followed again at download time). */
+export function singleFileItem(url: string, finalUrl: string, headers: Record<string, string | undefined>): ResultItem {
+  const length = Number(headers['content-length']);
+  const encoded = headers['content-encoding'] !== undefined && headers['content-encoding'] !== 'identity';
+  return {
+    id: url,
+    name: nameFromContentDisposition(headers['content-disposition']) ?? nameFromUrl(new URL(finalUrl)),
+    url,
+    size: Number.isSafeInteger(length) && length >= 0 && !encoded ? length : undefined,
+  };
 }
 
 /** Parses a URL list body. `base` resolves relative URLs (the list's own URL, or a file: URL). */

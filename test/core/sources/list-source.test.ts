@@ -20,11 +20,11 @@ async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: Re
 }
 
 /** A server answering fixed bodies per path, for malformed listings. */
-async function fixedServer(routes: Record<string, { status?: number; type: string; body: string }>): Promise<{ url: string; server: Server }> {
+async function fixedServer(routes: Record<string, { status?: number; type: string; body: string; headers?: Record<string, string> }>): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const route = routes[new URL(req.url ?? '/', 'http://x').pathname];
     if (!route) return void res.writeHead(404).end('no');
-    res.writeHead(route.status ?? 200, { 'content-type': route.type }).end(route.body);
+    res.writeHead(route.status ?? 200, { 'content-type': route.type, ...route.headers }).end(route.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
@@ -148,6 +148,52 @@ describe('URL lists and local folders', () => {
       assert.deepEqual(listing.items.map((i) => [i.name, i.url]), [['first.mp4', `${url}/lists/clips/a.mp4`], ['b.mp4', `${url}/lists/b.mp4`]]);
     } finally {
       server.close();
+    }
+  });
+
+  test('a URL that is itself a video is a list of one, named by the URL or Content-Disposition', async () => {
+    const root = await tempDir();
+    const nginx = await startNginx(root.path);
+    const named = await fixedServer({
+      '/download': { type: 'application/octet-stream', body: 'zip bytes', headers: { 'content-length': '9', 'content-disposition': `attachment; filename="fallback.zip"; filename*=UTF-8''%E7%BB%93%E6%9E%9C%201.zip` } },
+      '/plain': { type: 'application/octet-stream; charset=binary', body: 'xyz', headers: { 'content-disposition': 'attachment; filename="a \\"b\\".mov"' } },
+      '/urls.txt': { type: 'text/plain; charset=utf-8', body: 'http://127.0.0.1:9/x.mp4\n' },
+      // A video served with the wrong type (nginx without mime.types says text/plain).
+      '/mislabelled.mp4': { type: 'text/plain', body: '\0\0\0\x20ftypisom', headers: { 'content-length': '12' } },
+    });
+    try {
+      await writeFile(join(root.path, 'clip 1.mp4'), Buffer.alloc(70_000, 7));
+      const video = await listSource(`${nginx.url}/clip%201.mp4`, opts);
+      assert.equal(video.kind, 'list');
+      assert.deepEqual(video.items, [{ id: `${nginx.url}/clip%201.mp4`, name: 'clip 1.mp4', url: `${nginx.url}/clip%201.mp4`, size: 70_000 }]);
+      const download = await listSource(`${named.url}/download`, opts);
+      assert.deepEqual(download.items.map((i) => [i.name, i.size]), [['结果 1.zip', 9]]);
+      const quoted = await listSource(`${named.url}/plain`, opts);
+      assert.deepEqual(quoted.items.map((i) => i.name), ['a "b".mov']);
+      const mislabelled = await listSource(`${named.url}/mislabelled.mp4`, opts);
+      assert.deepEqual(mislabelled.items.map((i) => [i.name, i.size]), [['mislabelled.mp4', 12]]);
+      // Text is still read as a URL list, and a forced kind still reads the body.
+      const list = await listSource(`${named.url}/urls.txt`, opts);
+      assert.deepEqual(list.items.map((i) => i.name), ['x.mp4']);
+      await rejectsWith(listSource(`${nginx.url}/clip%201.mp4`, { ...opts, kind: 'index' }), 'BAD_LISTING');
+    } finally {
+      await nginx.close();
+      named.server.close();
+      await root.remove();
+    }
+  });
+
+  test('a local video file is a folder of one; a local text file is a URL list', async () => {
+    const dir = await tempDir();
+    try {
+      const video = join(dir.path, 'take 2.mp4');
+      await writeFile(video, Buffer.concat([Buffer.from([0, 0, 0, 0x20]), Buffer.from('ftypisom'), Buffer.alloc(100, 1)]));
+      const listing = await listSource(video, opts);
+      assert.equal(listing.kind, 'folder');
+      assert.deepEqual(listing.items.map((i) => [i.name, i.url, i.size]), [['take 2.mp4', video, 112]]);
+      await rejectsWith(listSource(video, { ...opts, kind: 'list' }), 'BAD_LISTING');
+    } finally {
+      await dir.remove();
     }
   });
 
