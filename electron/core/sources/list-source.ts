@@ -65,7 +65,8 @@ async function listLocal(path: string, options: ListOptions): Promise<Found> {
     if (options.kind && options.kind !== 'folder') throw new ReelpackError('USAGE', `--kind ${options.kind} does not fit a local folder: ${path}`);
     return { kind: 'folder', ...(await listLocalFolder(path, options.depth)) };
   }
-  if (options.kind !== 'list' && (options.kind === 'folder' || (await looksBinary(path)))) {
+  const listExtension = /\.(txt|lst|list|urls|json|ndjson|csv|tsv)$/i.test(path);
+  if (options.kind === 'folder' || (options.kind === undefined && !listExtension && (await looksBinary(path)))) {
     // A video (or any binary file) given directly: a folder of one, read in place.
     const name = basename(path);
     return { kind: 'folder', items: [{ id: name, name, url: path, size: info.size, createdAt: info.mtime.toISOString() }], skipped: [] };
@@ -119,7 +120,10 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
       discard(res); // the download fetches it; listing must not
       return { file: singleFileItem(url, res.url, res.headers) };
     }
-    const text = await readText(res, maxListBytes, (head) => kind === undefined && isBinary(head));
+    // Sniff only a type that could be a mislabelled file (nginx's default is text/plain);
+    // a body that says it is HTML or JSON is read as such, NUL bytes and all.
+    const ambiguous = kind === undefined && /^(text\/plain)?\s*(;|$)/i.test(contentType);
+    const text = await readText(res, maxListBytes, (head) => ambiguous && isBinary(head));
     if (text === null) return { file: singleFileItem(url, res.url, res.headers) };
     return { text, contentType, finalUrl: res.url };
   }, { retries: 3, signal }).catch((error: unknown) => {
