@@ -294,6 +294,8 @@ interface SetContext {
   listFile: string;
   subsetFile: string;
   subsetCount: number;
+  /** Every file twice (the second time as `again/<name>`, URL `?copy=2`): is memory flat beyond warm-up? */
+  doubleFile: string;
 }
 
 function setTools(ctx: SetContext): Tool[] {
@@ -349,6 +351,8 @@ function setTools(ctx: SetContext): Tool[] {
   if (ctx.subsetCount > 0 && ctx.subsetCount < files.length) {
     tools.push(reelpackTool('reelpack-zip-subset', `reelpack --mode zip, ${ctx.subsetCount} files`, 'rss', subsetBytes, ctx.subsetFile, ['--mode', 'zip', '--zip', zipName],
       async (_m, out) => expectZip(path.join(out, zipName), subsetBytes)));
+    tools.push(reelpackTool('reelpack-zip-double', `reelpack --mode zip, ${files.length * 2} files`, 'rss', bytes * 2, ctx.doubleFile, ['--mode', 'zip', '--zip', zipName],
+      async (_m, out) => expectZip(path.join(out, zipName), bytes * 2)));
   }
   return tools;
 }
@@ -422,7 +426,7 @@ try {
     const files = await writeDataSet(dir, spec);
     contexts.push({
       spec, dir, files, bytes: files.reduce((s, f) => s + f.size, 0), url: '', urlFile: path.join(root, `${spec.key}-urls.txt`),
-      listFile: path.join(root, `${spec.key}-files.json`), subsetFile: path.join(root, `${spec.key}-subset.json`),
+      listFile: path.join(root, `${spec.key}-files.json`), subsetFile: path.join(root, `${spec.key}-subset.json`), doubleFile: path.join(root, `${spec.key}-double.json`),
       subsetCount: spec.count >= 20 && spec.key === 'many' ? Math.round(spec.count / 10) : 0,
     });
   }
@@ -446,6 +450,11 @@ try {
     await fs.writeFile(ctx.listFile, JSON.stringify(ctx.files));
     const subset = ctx.files.slice(0, ctx.subsetCount).map((f) => ({ url: ctx.url + encodeURIComponent(f.safePath), name: f.safePath, size: f.size }));
     await fs.writeFile(ctx.subsetFile, JSON.stringify(subset));
+    if (ctx.subsetCount > 0) {
+      // nginx ignores the query, so the second copy costs no disk; the list makes the URLs distinct.
+      const again = ctx.files.map((f) => ({ url: `${ctx.url}${encodeURIComponent(f.safePath)}?copy=2`, name: `again/${f.safePath}`, size: f.size }));
+      await fs.writeFile(ctx.doubleFile, JSON.stringify([...ctx.files.map((f) => ({ url: ctx.url + encodeURIComponent(f.safePath), name: f.safePath, size: f.size })), ...again]));
+    }
   }
 
   log(`Reelpack benchmark (${profileName}): Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -464,6 +473,7 @@ try {
     const rpSink = get('reelpack-sink');
     const e2e = get('reelpack-zip');
     const subset = get('reelpack-zip-subset');
+    const double = get('reelpack-zip-double');
     const setTargets = [
       target('download ≥1.3× aria2c', label, speedRatio(rpFolder, get('aria2c')), '>=', 1.3, '×'),
       target('download ≥0.7× curl', label, speedRatio(rpFolder, get('curl')), '>=', 0.7, '×'),
@@ -487,7 +497,7 @@ try {
     log(setTargets.map((t) => `${t.name}: ${t.value === null ? 'n/a' : t.value.toFixed(2) + '×'} ${mark(t)}`).join(' | '));
     log(Object.entries(others).map(([k, v]) => `${k}: ${v === null ? 'n/a' : v.toFixed(2) + '×'}`).join(' | '));
     if (subset && e2e) {
-      log(`memory as the batch grows (reelpack --mode zip, tree RSS / PSS): ${subset.bytes === 0 ? '' : `${ctx.subsetCount} files ${subset.treeRssMB?.toFixed(0)} / ${subset.treePssMB?.toFixed(0)} MB`}, ${ctx.files.length} files ${e2e.treeRssMB?.toFixed(0)} / ${e2e.treePssMB?.toFixed(0)} MB`);
+      log(`memory as the batch grows (reelpack --mode zip, tree RSS / PSS): ${subset.bytes === 0 ? '' : `${ctx.subsetCount} files ${subset.treeRssMB?.toFixed(0)} / ${subset.treePssMB?.toFixed(0)} MB`}, ${ctx.files.length} files ${e2e.treeRssMB?.toFixed(0)} / ${e2e.treePssMB?.toFixed(0)} MB${double ? `, ${ctx.files.length * 2} files ${double.treeRssMB?.toFixed(0)} / ${double.treePssMB?.toFixed(0)} MB` : ''}`);
     }
     setReports.push({ key: ctx.spec.key, label, files: ctx.files.length, fileSize: ctx.spec.size, bytes: ctx.bytes, runs: profile.runs, tools: list, targets: setTargets, ratios: others });
   }
@@ -508,6 +518,12 @@ try {
     const growth = sub?.treePssMB && all?.treePssMB ? all.treePssMB / sub.treePssMB : null;
     targets.push(target(`memory flat: ${manyKey.files.length} vs ${manyKey.subsetCount} files`, manyKey.spec.key, growth, '<=', 1.2, '×',
       `reelpack --mode zip tree PSS ${sub?.treePssMB?.toFixed(0)} → ${all?.treePssMB?.toFixed(0)} MB, largest process ${sub?.maxRssMB?.toFixed(0)} → ${all?.maxRssMB?.toFixed(0)} MB`));
+    // A 100-file run ends before the processes reach their working size; doubling a large
+    // batch shows whether anything grows with the number of files.
+    const double = byId(list, 'reelpack-zip-double');
+    const beyond = double?.treePssMB && all?.treePssMB ? double.treePssMB / all.treePssMB : null;
+    targets.push(target(`memory flat: ${manyKey.files.length * 2} vs ${manyKey.files.length} files`, manyKey.spec.key, beyond, '<=', 1.2, '×',
+      `reelpack --mode zip tree PSS ${all?.treePssMB?.toFixed(0)} → ${double?.treePssMB?.toFixed(0)} MB, largest process ${all?.maxRssMB?.toFixed(0)} → ${double?.maxRssMB?.toFixed(0)} MB`));
   }
 
   // ----- part 2: throttled server -----
