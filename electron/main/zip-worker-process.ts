@@ -2,12 +2,11 @@
 // engine's child_process.fork default does not apply). Adapts it to the worker handle the
 // bundler expects.
 import { utilityProcess } from 'electron';
-import { zipWorkerEnv } from '../core/bundle/fork-zip-worker.ts';
 import type { ZipWorkerHandle, ZipWorkerReply } from '../worker/zip-protocol.ts';
 
 export function utilityZipWorker(entry: string): () => ZipWorkerHandle {
   return () => {
-    const child = utilityProcess.fork(entry, [], { serviceName: 'Reelpack zip worker', stdio: 'inherit', env: zipWorkerEnv() });
+    const child = utilityProcess.fork(entry, [], { serviceName: 'Reelpack zip worker', stdio: 'inherit' });
     return {
       get pid() {
         return child.pid;

@@ -14,23 +14,10 @@ export const zipWorkerEntry = typeof __REELPACK_BUNDLED_WORKER__ === 'string'
   ? fileURLToPath(new URL(__REELPACK_BUNDLED_WORKER__, import.meta.url))
   : fileURLToPath(new URL(`../../worker/zip-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
-/**
- * The worker's environment: the parent's, plus a fixed 128 KiB mmap threshold for glibc's
- * malloc. By default glibc raises that threshold each time a large block is freed, after
- * which the worker's 1 MiB read and write buffers come from the brk heap, which only shrinks
- * from its top: 72–81 MB of it stayed resident while zipping a 1 GiB file. With the threshold
- * fixed they are mmapped and returned when freed (worker peak PSS 118–127 → 80–104 MB, same
- * speed). Other C libraries (macOS, Windows, musl) ignore the variable.
- */
-export function zipWorkerEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' };
-}
-
 export function forkZipWorker(entry = zipWorkerEntry): ZipWorkerHandle {
   const child = fork(entry, [], {
     execPath: process.execPath,
     execArgv: [],
-    env: zipWorkerEnv(),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
   });
