@@ -9,7 +9,7 @@ import { listHttpIndex, parseIndexBody, parseJsonIndex } from './http-index.ts';
 import { listLocalFolder } from './local-folder.ts';
 import { listResultsApi, probeResultsApi } from './results-api.ts';
 import type { ListOptions, Listing, ResultItem, SkippedItem, SourceKind } from './source-types.ts';
-import { isFileResponse, parseUrlList, singleFileItem } from './url-list.ts';
+import { parseUrlList, responseKind, singleFileItem } from './url-list.ts';
 
 const maxListBytes = 64 * 1024 * 1024;
 
@@ -116,14 +116,14 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
       throw error;
     }
     const contentType = res.headers['content-type'] ?? '';
-    if (kind === undefined && isFileResponse(contentType)) {
+    // With --kind the body is read as that kind, whatever it is. A body typed HTML or JSON
+    // is read as such, NUL bytes and all (hostile listings have them).
+    const typed = kind === undefined ? responseKind(contentType) : 'listing';
+    if (typed === 'file') {
       discard(res); // the download fetches it; listing must not
       return { file: singleFileItem(url, res.url, res.headers) };
     }
-    // Sniff only a type that could be a mislabelled file (nginx's default is text/plain);
-    // a body that says it is HTML or JSON is read as such, NUL bytes and all.
-    const ambiguous = kind === undefined && /^(text\/plain)?\s*(;|$)/i.test(contentType);
-    const text = await readText(res, maxListBytes, (head) => ambiguous && isBinary(head));
+    const text = await readText(res, maxListBytes, (head) => typed === 'sniff' && isBinary(head));
     if (text === null) return { file: singleFileItem(url, res.url, res.headers) };
     return { text, contentType, finalUrl: res.url };
   }, { retries: 3, signal }).catch((error: unknown) => {

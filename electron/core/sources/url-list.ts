@@ -5,7 +5,7 @@ import { ReelpackError } from '../errors.ts';
 import { apiItem } from './results-api.ts';
 import type { ResultItem, SkippedItem } from './source-types.ts';
 
-export function nameFromUrl(url: URL): string {
+function nameFromUrl(url: URL): string {
   const last = url.pathname.split('/').filter(Boolean).pop() ?? url.hostname;
   try {
     return decodeURIComponent(last);
@@ -32,14 +32,15 @@ export function nameFromContentDisposition(header: string | undefined): string |
 }
 
 /**
- * Whether a response is a file to download rather than a listing to read: anything that
- * declares a type other than text, HTML, JSON or XML (video/mp4, application/octet-stream,
- * application/zip…). Without a Content-Type the body is read as a listing, as before.
+ * What a response's Content-Type says it is: `file` for media and archives (video/mp4,
+ * application/zip…), `listing` for text, HTML, JSON or XML, and `sniff` when it could be either:
+ * no type, `application/octet-stream` or `text/plain` (an nginx without `mime.types` serves
+ * videos as text/plain). A sniffed body with a NUL byte near its start is a file.
  */
-export function isFileResponse(contentType: string): boolean {
+export function responseKind(contentType: string): 'file' | 'listing' | 'sniff' {
   const type = contentType.split(';')[0]!.trim().toLowerCase();
-  if (type === '') return false;
-  return !/^text\/|[/+](json|x-ndjson|xml|html|xhtml\+xml)$/.test(type);
+  if (type === '' || type === 'application/octet-stream' || type === 'text/plain') return 'sniff';
+  return /^text\/|[/+](json|x-ndjson|xml|html)$/.test(type) ? 'listing' : 'file';
 }
 
 /** The one result of a source URL that is itself a file. `url` stays the one given (redirects are followed again at download time). */

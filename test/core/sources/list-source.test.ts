@@ -155,9 +155,10 @@ describe('URL lists and local folders', () => {
     const root = await tempDir();
     const nginx = await startNginx(root.path);
     const named = await fixedServer({
-      '/download': { type: 'application/octet-stream', body: 'zip bytes', headers: { 'content-length': '9', 'content-disposition': `attachment; filename="fallback.zip"; filename*=UTF-8''%E7%BB%93%E6%9E%9C%201.zip` } },
-      '/plain': { type: 'application/octet-stream; charset=binary', body: 'xyz', headers: { 'content-disposition': 'attachment; filename="a \\"b\\".mov"' } },
+      '/download': { type: 'application/zip', body: 'zip bytes', headers: { 'content-length': '9', 'content-disposition': `attachment; filename="fallback.zip"; filename*=UTF-8''%E7%BB%93%E6%9E%9C%201.zip` } },
+      '/plain': { type: 'application/octet-stream; charset=binary', body: 'x\0z', headers: { 'content-disposition': 'attachment; filename="a \\"b\\".mov"' } },
       '/urls.txt': { type: 'text/plain; charset=utf-8', body: 'http://127.0.0.1:9/x.mp4\n' },
+      '/list.bin': { type: 'application/octet-stream', body: '["http://127.0.0.1:9/y.mp4"]' },
       // A video served with the wrong type (nginx without mime.types says text/plain).
       '/mislabelled.mp4': { type: 'text/plain', body: '\0\0\0\x20ftypisom', headers: { 'content-length': '12' } },
     });
@@ -175,6 +176,8 @@ describe('URL lists and local folders', () => {
       // Text is still read as a URL list, and a forced kind still reads the body.
       const list = await listSource(`${named.url}/urls.txt`, opts);
       assert.deepEqual(list.items.map((i) => i.name), ['x.mp4']);
+      const untypedList = await listSource(`${named.url}/list.bin`, opts);
+      assert.deepEqual(untypedList.items.map((i) => i.name), ['y.mp4']);
       await rejectsWith(listSource(`${nginx.url}/clip%201.mp4`, { ...opts, kind: 'index' }), 'BAD_LISTING');
     } finally {
       await nginx.close();
