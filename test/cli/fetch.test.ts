@@ -211,9 +211,12 @@ test('one video given directly, by URL or local path, arrives loose and zipped',
       assert.equal(byUrl.code, 0, byUrl.stderr);
       assert.ok((await readFile(join(dir, 'url', 'take 7.mp4'))).equals(data));
       execFileSync('unzip', ['-tq', join(dir, 'url', 'one.zip')]);
-      const byPath = await runCli(['fetch', join(root, 'take 7.mp4'), '--out', join(dir, 'path'), '--zip', 'local.zip', '--json'], env);
+      const byPath = await runCli(['fetch', join(root, 'take 7.mp4'), '--out', join(dir, 'path'), '--json'], env);
       assert.equal(byPath.code, 0, byPath.stderr);
-      execFileSync('unzip', ['-q', join(dir, 'path', 'local.zip'), '-d', join(dir, 'unzipped')]);
+      const [archive, ...others] = await readdir(join(dir, 'path'));
+      assert.deepEqual(others, []);
+      assert.match(archive!, /^take_7_results_\d{8}_\d{4}\.zip$/, 'named after the video, without its extension');
+      execFileSync('unzip', ['-q', join(dir, 'path', archive!), '-d', join(dir, 'unzipped')]);
       assert.ok((await readFile(join(dir, 'unzipped', 'take 7.mp4'))).equals(data));
       assert.ok((await readFile(join(root, 'take 7.mp4'))).equals(data), 'the source is left as it was');
     } finally {

@@ -3,6 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ReelpackError } from '../errors.ts';
+import { shouldCompress } from './compression-policy.ts';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -11,6 +12,8 @@ export function defaultArchiveBase(source: { url: string; kind: string }, now = 
   let host = '';
   if (source.kind === 'folder') {
     host = path.basename(source.url.replace(/[\\/]+$/, ''));
+    // A single video given as the source: "take 7_results_…", not "take 7.mp4_results_…".
+    if (!shouldCompress(host)) host = host.slice(0, host.lastIndexOf('.'));
   } else {
     try {
       host = new URL(source.url).hostname;
