@@ -66,6 +66,8 @@ export function httpError(error: unknown, url: string): ReelpackError {
   return mapped;
 }
 
+const closeGraceMs = 1000;
+
 export class HttpClient {
   private readonly agent: Agent;
   private readonly options: HttpClientOptions;
@@ -124,8 +126,19 @@ export class HttpClient {
     }
   }
 
+  /**
+   * Closes every connection. A body nobody reads any more (left behind by an error) must not
+   * hold the job open until the stall timeout: after a short grace the rest is destroyed.
+   */
   async close(): Promise<void> {
-    await this.agent.close().catch(() => this.agent.destroy());
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<true>((resolve) => {
+      timer = setTimeout(() => resolve(true), closeGraceMs);
+    });
+    const closed = this.agent.close().then(() => false as const, () => true as const);
+    const destroy = await Promise.race([closed, graceOver]);
+    clearTimeout(timer);
+    if (destroy) await this.agent.destroy().catch(() => {});
   }
 }
 
