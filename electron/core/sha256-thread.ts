@@ -153,11 +153,14 @@ export class Sha256 {
   }
 }
 
+/** Sees each block read for hashing (bytes and file offset), before the block is reused. */
+export type BlockInspector = (block: Uint8Array, position: number) => void;
+
 /**
  * Adds bytes [start, end) of a file to `hash`, reading the next block while the thread
  * hashes the one before. Fails if the file is shorter.
  */
-export async function hashFileRange(path: string, start: number, end: number, hash: Sha256): Promise<Sha256> {
+export async function hashFileRange(path: string, start: number, end: number, hash: Sha256, inspect?: BlockInspector): Promise<Sha256> {
   if (end <= start) return hash;
   const file = await open(path, 'r');
   const blocks = [takeBlock(), takeBlock()];
@@ -169,6 +172,7 @@ export async function hashFileRange(path: string, start: number, end: number, ha
       const { bytesRead } = await file.read(block, 0, Math.min(block.length, end - position), position);
       if (bytesRead === 0) throw new ReelpackError('SIZE_MISMATCH', `${path} ended at ${position} bytes, expected ${end}`);
       hashing[turn] = hash.update(block.subarray(0, bytesRead));
+      inspect?.(block.subarray(0, bytesRead), position); // read-only, like the hashing thread
       position += bytesRead;
     }
     await Promise.all(hashing);
@@ -197,10 +201,13 @@ export class FileHashFollower {
   private readonly running: Promise<void>;
   private readonly path: string;
   private readonly writtenUpTo: () => number;
+  private readonly inspect: BlockInspector | undefined;
 
-  constructor(path: string, writtenUpTo: () => number) {
+  /** `inspect` sees every block as it is read, in file order (see read-behind-check.ts). */
+  constructor(path: string, writtenUpTo: () => number, inspect?: BlockInspector) {
     this.path = path;
     this.writtenUpTo = writtenUpTo;
+    this.inspect = inspect;
     this.running = this.run();
     this.running.catch(() => {});
   }
@@ -209,7 +216,7 @@ export class FileHashFollower {
     while (!this.stopped) {
       const upTo = this.finalSize ?? this.writtenUpTo();
       if (upTo > this.hashed) {
-        await hashFileRange(this.path, this.hashed, upTo, this.hash);
+        await hashFileRange(this.path, this.hashed, upTo, this.hash, this.inspect);
         this.hashed = upTo;
       } else if (this.finalSize !== null) {
         return;

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import zlib from 'node:zlib';
 import { ReelpackError } from '../errors.ts';
 import { checksumsName, crc32Hex, manifestName, parseManifest } from './manifest.ts';
+import type { CheckedEntry } from './read-behind-check.ts';
 import { readCentralDirectory, readEntryData } from './zip-reader.ts';
 import type { CentralEntry } from './zip-reader.ts';
 
@@ -66,8 +67,14 @@ function unsafeName(name: string): boolean {
   return name.startsWith('/') || /^[a-zA-Z]:/.test(name) || name.includes('\\') || /[\u0000-\u001f]/.test(name) || name.split('/').includes('..');
 }
 
-/** Read-back check of an archive just written; throws VERIFY_FAILED naming the first problem. */
-export async function verifyWrittenArchive(archivePath: string, expected: readonly ExpectedEntry[], expectedLength: number): Promise<void> {
+/**
+ * Read-back check of an archive just written; throws VERIFY_FAILED naming the first problem.
+ * `alreadyChecked`: entries whose data was read back and CRC'd while writing (by index); they
+ * are not read again when the central directory puts them at the same offset, size and CRC-32.
+ */
+export async function verifyWrittenArchive(
+  archivePath: string, expected: readonly ExpectedEntry[], expectedLength: number, alreadyChecked?: ReadonlyMap<number, CheckedEntry>,
+): Promise<void> {
   const fail = (problem: string): never => {
     throw new ReelpackError('VERIFY_FAILED', `archive check failed: ${problem} in ${archivePath}`);
   };
@@ -81,6 +88,9 @@ export async function verifyWrittenArchive(archivePath: string, expected: readon
       const want = expected[i]!;
       if (entry.name !== want.name) fail(`entry ${i} is ${JSON.stringify(entry.name)}, expected ${JSON.stringify(want.name)}`);
       if (entry.size !== want.size || entry.crc32 !== want.crc32) fail(`directory record differs from what was written: ${want.name}`);
+      const checked = alreadyChecked?.get(i);
+      const stored = entry.method === 0 && entry.compressedSize === entry.size;
+      if (stored && checked?.localHeaderOffset === entry.localHeaderOffset && checked.size === entry.size && checked.crc32 === entry.crc32) continue;
       const scanned = await scanEntry(fh, entry, false).catch((error: unknown) => fail(`${entry.name}: ${message(error)}`));
       const problem = dataProblem(scanned);
       if (problem) fail(problem);

@@ -13,6 +13,16 @@ const endRecord = 22;
 const zip64EndRecords = 56 + 20; // ZIP64 end of central directory record + locator
 const zip64Threshold = 0xfffffffe;
 
+/** yazl's rule (Entry.useZip64Format) for an entry's ZIP64 fields and data descriptor. */
+export function entryUsesZip64(size: number, compressedSize: number, localHeaderOffset: number): boolean {
+  return size > zip64Threshold || compressedSize > zip64Threshold || localHeaderOffset > zip64Threshold;
+}
+
+/** Bytes of the data descriptor yazl writes after a streamed entry's data. */
+export function dataDescriptorBytes(zip64: boolean): number {
+  return zip64 ? zip64DataDescriptor : dataDescriptor;
+}
+
 export interface LayoutEntry {
   nameBytes: number;
   size: number;
@@ -38,9 +48,9 @@ export class ZipSizeModel {
   private count = 0;
 
   add(entry: LayoutEntry): void {
-    const zip64 = entry.size > zip64Threshold || entry.compressedSize > zip64Threshold || this.cursor > zip64Threshold;
+    const zip64 = entryUsesZip64(entry.size, entry.compressedSize, this.cursor);
     this.cursor += localHeaderFixed + entry.nameBytes + entry.compressedSize;
-    if (entry.hasDescriptor) this.cursor += zip64 ? zip64DataDescriptor : dataDescriptor;
+    if (entry.hasDescriptor) this.cursor += dataDescriptorBytes(zip64);
     this.centralSize += centralRecordFixed + entry.nameBytes + timestampExtra + (zip64 ? zip64Extra : 0);
     this.count++;
   }

@@ -13,7 +13,8 @@ const eocdSignature = 0x06054b50;
 const zip64LocatorSignature = 0x07064b50;
 const zip64EocdSignature = 0x06064b50;
 const centralSignature = 0x02014b50;
-const localSignature = 0x04034b50;
+export const localSignature = 0x04034b50;
+export const dataDescriptorSignature = 0x08074b50;
 const readChunk = 4 * 1024 * 1024;
 
 export interface CentralEntry {

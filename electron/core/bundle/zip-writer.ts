@@ -11,6 +11,7 @@ import { ReelpackError, toReelpackError } from '../errors.ts';
 import { FileHashFollower } from '../sha256-thread.ts';
 import { noteConsumedBytes } from '../gc-pacer.ts';
 import { syncFile } from '../fs-sync.ts';
+import { ReadBehindCheck } from './read-behind-check.ts';
 import { verifyWrittenArchive } from './verify-archive.ts';
 import type { ExpectedEntry } from './verify-archive.ts';
 import { crc32Chunk, yazl } from './yazl-native-crc.ts';
@@ -76,6 +77,8 @@ export class ZipArchiveWriter {
    * of every chunk queued 143 MB of them.
    */
   private readonly hashFollower: FileHashFollower;
+  /** Fed the follower's blocks: most of the read-back happens while writing. */
+  private readonly readBehind: ReadBehindCheck;
 
   constructor(partPath: string, hooks: WriterHooks) {
     this.partPath = partPath;
@@ -83,7 +86,8 @@ export class ZipArchiveWriter {
     this.out = fs.createWriteStream(partPath, { highWaterMark: writeBuffer });
     this.outClosed = once(this.out, 'close');
     this.outClosed.catch(() => {});
-    this.hashFollower = new FileHashFollower(partPath, () => this.out.bytesWritten);
+    this.readBehind = new ReadBehindCheck(this.written);
+    this.hashFollower = new FileHashFollower(partPath, () => this.out.bytesWritten, (block, position) => this.readBehind.push(block, position));
     this.out.on('error', (error) => this.fail(toReelpackError(error)));
     this.zip.on('error', (error: Error) => this.fail(new ReelpackError('ZIP_FAILED', `zip error: ${error.message}`, { cause: error })));
     const output = this.zip.outputStream as NodeJS.ReadableStream & NodeJS.EventEmitter;
@@ -175,13 +179,15 @@ export class ZipArchiveWriter {
       if (this.failure) throw this.failure;
       this.reportProgress(true);
       this.hooks.onVerifying();
-      // The read-back (from the page cache) and the fsync (to the disk) run at the same time.
+      // The rest of the read-back (from the page cache) and the fsync (to the disk) run at the
+      // same time. The follower reads the tail first; the check then reads only the central
+      // directory and the entries the read-behind check could not follow (the trailer).
       await this.syncing;
-      const [sha256] = await Promise.all([
-        this.hashFollower.finish(this.bytesOut),
-        syncFile(this.partPath),
-        verifyWrittenArchive(this.partPath, this.written, this.bytesOut),
-      ]);
+      const readBack = this.hashFollower.finish(this.bytesOut).then(async (sha256) => {
+        await verifyWrittenArchive(this.partPath, this.written, this.bytesOut, this.readBehind.checked);
+        return sha256;
+      });
+      const [sha256] = await Promise.all([readBack, syncFile(this.partPath)]);
       return { size: this.bytesOut, sha256 };
     } catch (error) {
       this.fail(toReelpackError(error));
