@@ -10,7 +10,7 @@ import type { OutputMode } from '../core/jobs/job-runner.ts';
 import { listSource } from '../core/sources/list-source.ts';
 import { sourceKinds } from '../core/sources/source-types.ts';
 import type { SourceKind } from '../core/sources/source-types.ts';
-import { formatBytes, parseSize } from '../core/units.ts';
+import { countOf, describeListedSize, parseSize } from '../core/units.ts';
 import { createPrinter } from './progress-printer.ts';
 
 const usageCodes = new Set<ErrorCode>(['USAGE', 'SOURCE_UNUSABLE', 'BAD_LISTING', 'EMPTY_LISTING', 'LOCKED', 'JOB_MISMATCH']);
@@ -110,9 +110,10 @@ export function buildProgram(): Command {
           return;
         }
         const total = listing.items.reduce((s, i) => s + (i.size ?? 0), 0);
+        const unsized = listing.items.filter((i) => i.size === undefined).length;
         for (const item of listing.items) process.stdout.write(`${String(item.size ?? '?').padStart(12)}  ${item.name}\n`);
         for (const skip of listing.skipped) process.stdout.write(`${'skipped'.padStart(12)}  ${skip.name} (${skip.reason})\n`);
-        process.stdout.write(`${listing.items.length} files, ${formatBytes(total)} (${listing.kind} source ${listing.source})\n`);
+        process.stdout.write(`${countOf(listing.items.length, 'file')}, ${describeListedSize(total, listing.items.length, unsized)} (${listing.kind} source ${listing.source})\n`);
       } catch (error) {
         fail(error, flags.json);
       }

@@ -1,7 +1,7 @@
 // How `reelpack fetch` shows a job: NDJSON with --json, a one-line progress bar on a
 // terminal, plain lines otherwise (logs, CI).
 import type { JobEvent } from '../core/jobs/job-events.ts';
-import { formatBytes, formatDuration } from '../core/units.ts';
+import { countOf, describeListedSize, formatBytes, formatDuration } from '../core/units.ts';
 
 export type PrintMode = 'json' | 'tty' | 'plain';
 
@@ -22,7 +22,7 @@ export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: Nod
         line(`Listing ${event.source} …`);
         break;
       case 'listed':
-        line(`${event.resumed ? 'Resuming' : 'Found'} ${event.files} files (${formatBytes(event.bytes)}) from ${event.kind} source ${event.source}`);
+        line(`${event.resumed ? 'Resuming' : 'Found'} ${countOf(event.files, 'file')} (${describeListedSize(event.bytes, event.files, event.unsizedFiles)}) from ${event.kind} source ${event.source}`);
         break;
       case 'warning':
         line(`warning: ${event.message}`);
@@ -34,11 +34,14 @@ export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: Nod
         break;
       case 'progress': {
         if (mode !== 'tty') break;
-        const ratio = event.bytesTotal > 0 ? Math.min(1, event.bytesDone / event.bytesTotal) : 0;
+        // Until every size is known, files done is the honest measure (see sizesKnown).
+        const byBytes = event.sizesKnown && event.bytesTotal > 0;
+        const ratio = byBytes ? Math.min(1, event.bytesDone / event.bytesTotal) : event.filesTotal > 0 ? event.filesDone / event.filesTotal : 0;
+        const bytes = byBytes ? `${formatBytes(event.bytesDone)} / ${formatBytes(event.bytesTotal)}` : formatBytes(event.bytesDone);
         const width = 24;
         const filled = Math.round(ratio * width);
         const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
-        err.write(`\r\x1b[2K${bar} ${(ratio * 100).toFixed(0).padStart(3)}%  ${formatBytes(event.bytesDone)} / ${formatBytes(event.bytesTotal)}  ${formatBytes(event.speed)}/s  ETA ${formatDuration(event.etaSeconds)}  ${event.filesDone}/${event.filesTotal} files`);
+        err.write(`\r\x1b[2K${bar} ${(ratio * 100).toFixed(0).padStart(3)}%  ${bytes}  ${formatBytes(event.speed)}/s  ETA ${formatDuration(event.etaSeconds)}  ${event.filesDone}/${event.filesTotal} files`);
         barShown = true;
         break;
       }
@@ -52,7 +55,7 @@ export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: Nod
         clearBar();
         if (event.error) line(`${event.error.code === 'CANCELLED' ? 'stopped' : 'error'}: ${event.error.message}`);
         const failed = event.failed.length ? `, ${event.failed.length} failed` : '';
-        line(`${event.ok ? 'Done' : 'Incomplete'}: ${event.files} files, ${formatBytes(event.bytes)}${failed}; ${formatBytes(event.networkBytes)} downloaded`);
+        line(`${event.ok ? 'Done' : 'Incomplete'}: ${countOf(event.files, 'file')}, ${formatBytes(event.bytes)}${failed}; ${formatBytes(event.networkBytes)} downloaded`);
         for (const f of event.failed) line(`  failed: ${f.name}: ${f.reason}`);
         break;
       }

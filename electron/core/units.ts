@@ -12,6 +12,18 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
+/** "1 file", "3 files". */
+export function countOf(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** What a listing weighs: "1.2 GB", or which part of it is not known until downloaded. */
+export function describeListedSize(bytes: number, files: number, unsizedFiles: number): string {
+  if (files > 0 && unsizedFiles >= files) return 'sizes not listed';
+  if (unsizedFiles > 0) return `${formatBytes(bytes)} + ${countOf(unsizedFiles, 'file')} of unlisted size`;
+  return formatBytes(bytes);
+}
+
 /** Decimal units, as file managers show them: 1.2 GB. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

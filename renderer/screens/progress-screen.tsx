@@ -65,7 +65,9 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: Pr
 
   const { progress, job: record } = job;
   const status = record.status;
-  const fraction = progress.bytesTotal > 0 ? progress.bytesDone / progress.bytesTotal : progress.filesTotal > 0 ? progress.filesDone / progress.filesTotal : 0;
+  // Until every size is known (URL lists), files done is the honest measure of progress.
+  const byBytes = progress.sizesKnown && progress.bytesTotal > 0;
+  const fraction = byBytes ? progress.bytesDone / progress.bytesTotal : progress.filesTotal > 0 ? progress.filesDone / progress.filesTotal : 0;
   const running = status === 'running';
   const failedCount = counts.failed ?? record.failedCount;
   const tone = status === 'failed' ? 'danger' : status === 'paused' || status === 'interrupted' ? 'muted' : 'accent';
@@ -131,7 +133,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: Pr
         </div>
         <ProgressBar value={fraction} label={t('overallProgress')} size="large" tone={tone} />
         <div className="stats">
-          <Stat icon="download" label={t('downloaded')} value={t('bytesOf', { done: formatBytes(progress.bytesDone), total: formatBytes(progress.bytesTotal) })} />
+          <Stat icon="download" label={t('downloaded')} value={byBytes ? t('bytesOf', { done: formatBytes(progress.bytesDone), total: formatBytes(progress.bytesTotal) }) : formatBytes(progress.bytesDone)} />
           <Stat icon="gauge" label={t('speed')} value={running ? formatSpeed(progress.speed) : '—'} />
           <Stat icon="clock" label={t('eta')} value={running ? formatDuration(progress.etaSeconds, locale) : t('unknownEta')} />
           <Stat icon="film" label={t('files')} value={t('bytesOf', { done: progress.filesDone, total: progress.filesTotal })} />

@@ -8,7 +8,7 @@ import type { Engine, JobOptions } from './engine.ts';
 /** What a job's listeners receive: the whole snapshot, as the contract's event carries it. */
 export type JobChange = JobSnapshot;
 
-const emptyProgress: JobProgress = { bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0, speed: 0, etaSeconds: null };
+const emptyProgress: JobProgress = { bytesDone: 0, bytesTotal: 0, sizesKnown: false, filesDone: 0, filesTotal: 0, speed: 0, etaSeconds: null };
 const activeStatuses: readonly JobStatus[] = ['running', 'pausing', 'cancelling'];
 
 export function isActive(status: JobStatus): boolean {
@@ -144,7 +144,7 @@ export class JobSession {
       case 'listed':
         this.record.filesTotal = event.files;
         this.record.bytesTotal = event.bytes;
-        this.progress = { ...this.progress, filesTotal: event.files, bytesTotal: event.bytes };
+        this.progress = { ...this.progress, filesTotal: event.files, bytesTotal: event.bytes, sizesKnown: event.unsizedFiles === 0 };
         for (const s of event.skipped) this.warnings.push(`${s.name}: ${s.reason}`);
         break;
       case 'file': {
@@ -165,9 +165,11 @@ export class JobSession {
         break;
       }
       case 'progress':
+        this.record.bytesTotal = event.bytesTotal; // grows as unlisted sizes are learned
         this.progress = {
           bytesDone: event.bytesDone,
           bytesTotal: event.bytesTotal,
+          sizesKnown: event.sizesKnown,
           filesDone: event.filesDone,
           filesTotal: event.filesTotal,
           speed: event.speed,

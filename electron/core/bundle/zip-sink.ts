@@ -42,7 +42,6 @@ export interface ZipSinkOptions {
 
 /** Smallest --volume-size accepted: room for headers and a manifest. */
 export { minVolumeSize };
-const progressIntervalMs = 100;
 const reservedNames = new Set([manifestName.toLowerCase(), checksumsName.toLowerCase()]);
 // Fixed-width stand-ins for values known only at close, so the planned manifest is never shorter.
 const longestDate = '0000-00-00T00:00:00.000Z';
@@ -81,12 +80,14 @@ class ZipSink implements OutputSink {
   private readonly accepted = new Set<string>();
   private bytesBefore = 0;
   private entriesBefore = 0;
-  private lastProgress = 0;
+  /** Bytes of all files, for progress: the listing's sizes plus those learned since (expectMore). */
+  private expectedBytes: number;
 
   constructor(ctx: SinkContext, options: ZipSinkOptions) {
     this.ctx = ctx;
     this.options = options;
     this.limit = options.volumeSize ?? null;
+    this.expectedBytes = options.expectedBytes;
     if (this.limit !== null && !(this.limit >= minVolumeSize)) {
       throw new ReelpackError('USAGE', `volume size too small: ${this.limit} bytes (at least ${minVolumeSize})`);
     }
@@ -115,6 +116,10 @@ class ZipSink implements OutputSink {
     await this.client?.shutdown();
     for (const output of this.state.outputs) this.ctx.emit({ type: 'output', ...output });
     return this.state.outputs;
+  }
+
+  expectMore(bytes: number): void {
+    this.expectedBytes += bytes;
   }
 
   async abort(): Promise<void> {
@@ -177,11 +182,12 @@ class ZipSink implements OutputSink {
     }
     await this.removeStalePartials();
     const overhead = this.options.expectedFiles * 2048 + 1024 * 1024;
-    await checkFreeSpace(this.state.dir, Math.max(0, this.options.expectedBytes - this.bytesBefore) + overhead, 'for the archive');
+    await checkFreeSpace(this.state.dir, Math.max(0, this.expectedBytes - this.bytesBefore) + overhead, 'for the archive');
     this.client = new ZipWorkerClient((this.options.spawnWorker ?? forkZipWorker)(), {
       onEntry: (archiveId, entry) => this.entryRead(archiveId, entry.name, entry.crc32),
       onProgress: (archiveId, progress) => {
-        if (archiveId === this.current?.archiveId) this.progress(progress.bytesIn, progress.entries, false);
+        // The worker bounds its rate (and sends a trailing report): forward every one.
+        if (archiveId === this.current?.archiveId) this.progress(progress.bytesIn, progress.entries);
       },
       onVerifying: (archiveId) => {
         if (archiveId === this.current?.archiveId) this.ctx.emit({ type: 'bundle', state: 'verifying', path: this.finalPath(this.current) });
@@ -273,7 +279,7 @@ class ZipSink implements OutputSink {
     open.plan = new VolumePlan(Buffer.byteLength(longest));
     this.current = open;
     this.client!.open(open.archiveId, open.partPath);
-    this.progress(0, 0, true);
+    this.progress(0, 0);
     return open;
   }
 
@@ -348,7 +354,7 @@ class ZipSink implements OutputSink {
     for (const file of files) this.held.set(file.id, file.sha256);
     this.bytesBefore += volume.plan.bytes;
     this.entriesBefore += files.length;
-    this.ctx.emit({ type: 'bundle', state: 'done', path: finalPath, bytesDone: this.bytesBefore, bytesTotal: this.options.expectedBytes, entries: this.entriesBefore });
+    this.ctx.emit({ type: 'bundle', state: 'done', path: finalPath, bytesDone: this.bytesBefore, bytesTotal: this.expectedBytes, entries: this.entriesBefore });
     this.release(files.map((file) => file.id));
   }
 
@@ -356,16 +362,13 @@ class ZipSink implements OutputSink {
     return path.join(this.state.dir, volume.fileName);
   }
 
-  private progress(bytesIn: number, entries: number, force: boolean): void {
-    const now = Date.now();
-    if (!force && now - this.lastProgress < progressIntervalMs) return;
-    this.lastProgress = now;
+  private progress(bytesIn: number, entries: number): void {
     this.ctx.emit({
       type: 'bundle',
       state: 'writing',
       path: this.current ? this.finalPath(this.current) : undefined,
       bytesDone: this.bytesBefore + bytesIn,
-      bytesTotal: this.options.expectedBytes,
+      bytesTotal: this.expectedBytes,
       entries: this.entriesBefore + entries,
     });
   }

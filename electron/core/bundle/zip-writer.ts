@@ -68,6 +68,7 @@ export class ZipArchiveWriter {
   private bytesIn = 0;
   private bytesOut = 0;
   private lastProgress = 0;
+  private progressTimer: ReturnType<typeof setTimeout> | null = null;
   private syncedUpTo = 0;
   private syncing: Promise<void> | null = null;
   /**
@@ -160,7 +161,16 @@ export class ZipArchiveWriter {
 
   private reportProgress(force: boolean): void {
     const now = Date.now();
-    if (!force && now - this.lastProgress < progressIntervalMs) return;
+    if (!force && now - this.lastProgress < progressIntervalMs) {
+      // Trailing report: small files pass in one burst, and the figures after it must be shown.
+      this.progressTimer ??= setTimeout(() => {
+        this.progressTimer = null;
+        if (!this.failure) this.reportProgress(true);
+      }, progressIntervalMs - (now - this.lastProgress)).unref();
+      return;
+    }
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+    this.progressTimer = null;
     this.lastProgress = now;
     this.hooks.onProgress({ bytesIn: this.bytesIn, bytesOut: this.bytesOut, entries: this.entriesRead });
   }
@@ -210,6 +220,7 @@ export class ZipArchiveWriter {
   }
 
   private async destroy(): Promise<void> {
+    if (this.progressTimer) clearTimeout(this.progressTimer);
     const hashStopped = this.hashFollower.stop();
     this.activeSource?.destroy();
     (this.zip.outputStream as NodeJS.ReadableStream).unpipe(this.out);

@@ -36,6 +36,8 @@ export interface DownloadContext {
   /** Called before any body byte is written, so a crash leaves the journal ahead of the file. */
   onValidator: (validator: Validator) => Promise<void>;
   onBytes: (bytes: number) => void;
+  /** The file's full size, as the response states it (Content-Length or Content-Range). */
+  onSize?: ((bytes: number) => void) | undefined;
   /** Hash of the first `offset` bytes carried over from an earlier attempt in this process. */
   carry?: HashCarry | undefined;
   /** Shared --limit-rate budget. */
@@ -165,6 +167,7 @@ async function receive(
     discard(res);
     throw new SizeChangedError(target.url, target.expectedSize, total);
   }
+  if (total !== undefined) ctx.onSize?.(total);
   const validator: Validator = {
     etag: res.headers.etag,
     lastModified: res.headers['last-modified'],

@@ -31,7 +31,18 @@ export interface JobSummary {
 
 export type JobEvent =
   | { type: 'listing'; source: string }
-  | { type: 'listed'; source: string; kind: SourceKind; files: number; bytes: number; skipped: SkippedItem[]; resumed: boolean }
+  | {
+      type: 'listed';
+      source: string;
+      kind: SourceKind;
+      files: number;
+      /** Sum of the sizes the listing gave. */
+      bytes: number;
+      /** Files listed without a size (URL lists, some indexes): learned as downloads start. */
+      unsizedFiles: number;
+      skipped: SkippedItem[];
+      resumed: boolean;
+    }
   | {
       type: 'file';
       id: string;
@@ -46,12 +57,15 @@ export type JobEvent =
   | {
       type: 'progress';
       bytesDone: number;
+      /** Sizes known so far; complete only when `sizesKnown`. */
       bytesTotal: number;
+      /** False while some file's size is still unknown: show files done, not a byte ratio. */
+      sizesKnown: boolean;
       filesDone: number;
       filesTotal: number;
       /** Bytes per second, smoothed. */
       speed: number;
-      /** Seconds left, or null when unknown. */
+      /** Seconds left, or null when unknown (no speed yet, or sizes still unknown). */
       etaSeconds: number | null;
       networkBytes: number;
     }

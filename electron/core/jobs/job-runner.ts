@@ -95,6 +95,8 @@ interface Runtime {
   sink: OutputSink | null;
   loose: OutputFile[];
   tracker: ProgressTracker;
+  /** Sizes learned for items listed without one (by item index), counted once in the totals. */
+  learnedSizes: Map<number, number>;
   emit: (event: JobEvent) => void;
   signal: AbortSignal;
   failed: FailedFile[];
@@ -126,11 +128,12 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const { state, resumed } = await loadOrCreateJob(options, outDir, stateDir, http, emit, stop.signal);
     const journal = await Journal.create(stateDir, state);
     const bytesTotal = state.items.reduce((sum, item) => sum + (item.size ?? 0), 0);
-    emit({ type: 'listed', source: state.header.source, kind: state.header.kind, files: state.items.length, bytes: bytesTotal, skipped: [], resumed });
-    const tracker = new ProgressTracker(bytesTotal, state.items.length);
+    const unsizedFiles = state.items.filter((item) => item.size === undefined).length;
+    emit({ type: 'listed', source: state.header.source, kind: state.header.kind, files: state.items.length, bytes: bytesTotal, unsizedFiles, skipped: [], resumed });
+    const tracker = new ProgressTracker(bytesTotal, state.items.length, unsizedFiles);
     await checkJobFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
-    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined };
+    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, learnedSizes: new Map(), emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined };
     return await execute(rt);
   } catch (error) {
     const err = toReelpackError(error);
@@ -248,6 +251,7 @@ async function execute(rt: Runtime): Promise<JobSummary> {
     const done = state.done.get(item.i);
     if (!done) continue;
     tracker.addBytes(done.size, false);
+    learnSize(rt, item, done.size);
     tracker.filesDone++;
     await deliver(rt, verifiedFile(rt, item, done), done);
   }
@@ -257,7 +261,7 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   }
   tracker.start(emit, () => {
     for (const { item, bytes } of rt.active.values()) {
-      emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: item.size, bytesDone: bytes });
+      emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: knownSize(rt, item), bytesDone: bytes });
     }
   });
   rt.signal.addEventListener('abort', () => queue.close(), { once: true });
@@ -294,6 +298,19 @@ async function execute(rt: Runtime): Promise<JobSummary> {
     failed: rt.failed,
     outputs,
   };
+}
+
+/** Counts the size of an item the listing gave none for, once, in the job's total. */
+function learnSize(rt: Runtime, item: JobItem, bytes: number): void {
+  if (item.size !== undefined || rt.learnedSizes.has(item.i)) return;
+  rt.learnedSizes.set(item.i, bytes);
+  rt.tracker.sizeLearned(bytes);
+  rt.sink?.expectMore(bytes);
+}
+
+/** The size to show for an item: listed, or learned from its response. */
+function knownSize(rt: Runtime, item: JobItem): number | undefined {
+  return item.size ?? rt.learnedSizes.get(item.i);
 }
 
 function verifiedFile(rt: Runtime, item: JobItem, done: DoneFact): VerifiedFile {
@@ -349,7 +366,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
     let attemptBytes = 0;
     const local = !isHttpSource(item.url);
     try {
-      rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: item.size, bytesDone: 0 });
+      rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: knownSize(rt, item), bytesDone: 0 });
       const part = stagedPath(rt.stateDir, item) + '.part';
       const onBytes = (n: number) => {
         slot.bytes += n;
@@ -359,6 +376,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       const target = { url: item.url, partPath: part, expectedSize: item.size, expectedSha256: item.sha256 };
       const context = {
         http: rt.http, signal: rt.signal, validator: rt.state.validators.get(item.i), carry: memo.carry, limiter: rt.limiter, onBytes,
+        onSize: (bytes: number) => learnSize(rt, item, bytes),
         onValidator: async (v: Validator) => {
           rt.state.validators.set(item.i, v);
           await rt.journal.append({ t: 'validator', i: item.i, ...v });
@@ -376,6 +394,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
             },
           })
           : await downloadAttempt(target, context);
+      learnSize(rt, item, result.size); // a response without Content-Length: known only now
       // Bytes already on disk before this attempt count as done too.
       const resumedBytes = result.size - slot.bytes;
       if (resumedBytes > 0) rt.tracker.addBytes(resumedBytes, false);
@@ -434,13 +453,14 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         delay = retryDelay({ attempt: memo.count, maxRetries: rt.options.retries, code: error.code, statusCode: error.statusCode, retryAfterMs: error.retryAfterMs });
       }
       if (delay > 0 && memo.attempts < maxAttemptsPerFile) {
-        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'retrying', size: item.size, attempt: memo.attempts + 1, retryInMs: delay, reason: error.message });
+        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'retrying', size: knownSize(rt, item), attempt: memo.attempts + 1, retryInMs: delay, reason: error.message });
         queue.retryLater(item, delay);
       } else {
+        learnSize(rt, item, 0); // nothing more is coming for it
         rt.failed.push({ name: item.safePath, reason: error.message });
         rt.state.failed.set(item.i, error.message);
         await rt.journal.append({ t: 'failed', i: item.i, reason: error.message }).catch(() => {});
-        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'failed', size: item.size, reason: error.message });
+        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'failed', size: knownSize(rt, item), reason: error.message });
         queue.finish();
       }
     }

@@ -43,4 +43,6 @@ export interface OutputSink {
   finish(result: { failed: FailedFile[] }): Promise<OutputFile[]>;
   /** Stop now (cancel or fatal error), keeping whatever lets a later run resume. */
   abort(): Promise<void>;
+  /** A file the listing gave no size for turned out to have `bytes`: count it in progress totals. */
+  expectMore(bytes: number): void;
 }

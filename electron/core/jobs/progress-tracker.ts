@@ -7,15 +7,24 @@ const speedWindowMs = 5000;
 export class ProgressTracker {
   bytesTotal: number;
   filesTotal: number;
+  /** Files whose size neither the listing nor a response has told yet. */
+  unsizedFiles: number;
   bytesDone = 0;
   filesDone = 0;
   networkBytes = 0;
   private samples: Array<{ at: number; bytes: number }> = [];
   private timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(bytesTotal: number, filesTotal: number) {
+  constructor(bytesTotal: number, filesTotal: number, unsizedFiles = 0) {
     this.bytesTotal = bytesTotal;
     this.filesTotal = filesTotal;
+    this.unsizedFiles = unsizedFiles;
+  }
+
+  /** An unsized file's size became known (0: it will not be downloaded after all). */
+  sizeLearned(bytes: number): void {
+    this.bytesTotal += bytes;
+    this.unsizedFiles = Math.max(0, this.unsizedFiles - 1);
   }
 
   addBytes(bytes: number, fromNetwork: boolean): void {
@@ -35,14 +44,17 @@ export class ProgressTracker {
   event(): JobEvent {
     const speed = this.speed();
     const left = Math.max(0, this.bytesTotal - this.bytesDone);
+    const sizesKnown = this.unsizedFiles === 0;
     return {
       type: 'progress',
       bytesDone: this.bytesDone,
       bytesTotal: this.bytesTotal,
+      sizesKnown,
       filesDone: this.filesDone,
       filesTotal: this.filesTotal,
       speed: Math.round(speed),
-      etaSeconds: left === 0 ? 0 : speed > 0 ? Math.round(left / speed) : null,
+      // Without every size, "bytes left" is a guess: no ETA rather than a wrong one.
+      etaSeconds: !sizesKnown ? null : left === 0 ? 0 : speed > 0 ? Math.round(left / speed) : null,
       networkBytes: this.networkBytes,
     };
   }

@@ -216,3 +216,27 @@ test('verifyArchive reports a damaged entry and a manifest mismatch', async () =
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('progress shows a burst of small files once they are zipped, and counts sizes learned later', async () => {
+  const dir = await makeTempDir('progress');
+  try {
+    const files = [await stageFile(dir, 'a.mp4', 30_000), await stageFile(dir, 'b.mp4', 40_000), await stageFile(dir, 'c.mp4', 50_000)];
+    const { ctx, events } = makeContext(path.join(dir, 'out'));
+    // The listing knew one size; the others were learned from responses (expectMore).
+    const sink = createZipSink(ctx, { expectedFiles: 3, expectedBytes: 30_000 });
+    for (const file of files) await sink.add(file);
+    sink.expectMore(90_000);
+    const allBytes = 120_000;
+    const writing = () => events.filter((e) => e.type === 'bundle' && e.state === 'writing');
+    // Not closed yet: what is shown must still catch up with the burst (a trailing report).
+    const deadline = Date.now() + 5000;
+    while (writing().at(-1)?.type !== 'bundle' || (writing().at(-1) as { bytesDone?: number }).bytesDone !== allBytes) {
+      assert.ok(Date.now() < deadline, `last progress: ${JSON.stringify(writing().at(-1))}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal((writing().at(-1) as { bytesTotal?: number }).bytesTotal, allBytes);
+    await sink.finish({ failed: [] });
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
