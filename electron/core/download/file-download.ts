@@ -6,9 +6,8 @@ import { open, stat, truncate, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { ReelpackError } from '../errors.ts';
 import { hashFileRange, Sha256 } from '../sha256-thread.ts';
-import { noteConsumedBytes } from '../gc-pacer.ts';
-import { discard, httpError, statusError } from './http-client.ts';
-import type { HttpClient, HttpResponse } from './http-client.ts';
+import { httpError, statusError } from './http-client.ts';
+import type { DownloadResponse, HttpClient } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
@@ -118,7 +117,7 @@ export async function downloadAttempt(target: DownloadTarget, ctx: DownloadConte
   }
   const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT);
   try {
-    const res = await ctx.http.send(target.url, { headers, signal: ctx.signal });
+    const res = await ctx.http.download(target.url, { headers, signal: ctx.signal });
     const result = await receive(target, ctx, res, offset, file, prefixHash);
     if (carried && ctx.carry) {
       carried.dispose(); // the copy went on from it; nothing resumes from this point again
@@ -135,14 +134,14 @@ export async function downloadAttempt(target: DownloadTarget, ctx: DownloadConte
 }
 
 async function receive(
-  target: DownloadTarget, ctx: DownloadContext, res: HttpResponse, requestedOffset: number, file: FileHandle, prefixHash: Sha256 | undefined,
+  target: DownloadTarget, ctx: DownloadContext, res: DownloadResponse, requestedOffset: number, file: FileHandle, prefixHash: Sha256 | undefined,
 ): Promise<DownloadResult> {
   let offset = requestedOffset;
   let total: number | undefined;
   if (res.statusCode === 206) {
     const range = parseContentRange(res.headers['content-range']);
     if (!range || range.start !== offset || range.end < range.start) {
-      discard(res);
+      res.body.stop();
       await file.truncate(0);
       throw new ReelpackError('BAD_RESPONSE', `server answered a range request with the wrong range (${res.headers['content-range'] ?? 'none'}): ${target.url}`);
     }
@@ -152,7 +151,7 @@ async function receive(
     const length = res.headers['content-length'];
     total = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
   } else if (res.statusCode === 416) {
-    discard(res);
+    res.body.stop();
     const totalNow = Number(res.headers['content-range']?.match(/^bytes \*\/(\d+)$/)?.[1] ?? NaN);
     if (totalNow === offset && prefixHash && (target.expectedSize === undefined || target.expectedSize === offset)) {
       return finish(target, ctx, prefixHash, offset, ctx.validator ?? {}, 0); // complete before we were interrupted
@@ -160,11 +159,11 @@ async function receive(
     await file.truncate(0);
     throw new ReelpackError('BAD_RESPONSE', `server refused the range request (416); restarting the file: ${target.url}`);
   } else {
-    discard(res);
+    res.body.stop();
     throw statusError(res);
   }
   if (total !== undefined && target.expectedSize !== undefined && total !== target.expectedSize) {
-    discard(res);
+    res.body.stop();
     throw new SizeChangedError(target.url, target.expectedSize, total);
   }
   if (total !== undefined) ctx.onSize?.(total);
@@ -237,18 +236,17 @@ export interface PumpOptions {
 }
 
 /**
- * Streams a response body into `writer`, flushes and closes it, pausing the socket while the
- * writer or the rate limit needs it. On failure the body is dropped and what arrived is
- * still written, so a resume can start after it. Uses 'data' events, not for-await: an
- * async iterator drops chunks already received when the socket then fails.
+ * Streams a response body into `writer`, flushes and closes it, holding the body back while
+ * the writer or the rate limit needs it. On failure the body is dropped and what arrived is
+ * still written, so a resume can start after it.
  * Call it before awaiting anything else, or bytes that arrive just before a drop are lost.
  */
-export async function pumpBody(res: HttpResponse, writer: BufferedFileWriter, options: PumpOptions): Promise<void> {
+export async function pumpBody(res: DownloadResponse, writer: BufferedFileWriter, options: PumpOptions): Promise<void> {
   try {
     await streamInto(res, writer, options);
     await writer.flush();
   } catch (error) {
-    discard(res);
+    res.body.stop();
     await writer.flush().catch(() => {});
     throw error;
   } finally {
@@ -256,56 +254,22 @@ export async function pumpBody(res: HttpResponse, writer: BufferedFileWriter, op
   }
 }
 
-function streamInto(res: HttpResponse, writer: BufferedFileWriter, options: PumpOptions): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const body = res.body;
-    let received = 0;
-    let waiting: Promise<void> | null = null;
-    let ended = false;
-    body.on('data', (data: Buffer) => {
-      if (ended) return;
-      let chunk = data;
-      const wanted = options.stopAfter?.();
-      const last = wanted !== undefined && received + chunk.length >= wanted;
-      if (last) chunk = chunk.subarray(0, Math.max(0, wanted - received));
-      if (options.expectedLength !== undefined && received + chunk.length > options.expectedLength) {
-        body.destroy(new ReelpackError('BAD_RESPONSE', `server sent more bytes than announced (${options.expectedLength}): ${options.url}`));
-        return;
-      }
-      received += chunk.length;
-      options.onChunk(chunk);
-      noteConsumedBytes(data.length);
-      // A paused stream can still hand over a chunk already in flight: queue it behind the wait.
-      const written = waiting ? waiting.then(() => writer.write(chunk)) : writer.write(chunk);
-      const pause = options.limiter?.take(chunk.length) ?? 0;
-      const wait = pause > 0 ? Promise.all([written, sleep(pause)]).then(() => {}) : written;
-      if (wait) {
-        body.pause();
-        const current: Promise<void> = wait.then(() => {
-          if (waiting !== current) return;
-          waiting = null;
-          body.resume();
-        }, (error: unknown) => void body.destroy(error as Error));
-        waiting = current;
-      }
-      if (last && received !== options.expectedLength) {
-        // Everything wanted has arrived: drop the rest of the body (and its connection).
-        // Destroying it is not a failure of this pump.
-        ended = true;
-        body.removeListener('error', reject);
-        discard(res);
-        void (waiting ?? Promise.resolve()).then(resolve, reject);
-      }
-    });
-    body.once('end', () => {
-      ended = true;
-      void (waiting ?? Promise.resolve()).then(resolve, reject);
-    });
-    body.once('error', reject);
-    body.once('close', () => {
-      if (!ended) reject(new ReelpackError('NETWORK', `connection closed early: ${options.url}`));
-    });
-    if (body.errored) reject(body.errored);
-    else if (body.destroyed && !body.readableEnded) reject(new ReelpackError('NETWORK', `connection closed early: ${options.url}`));
+function streamInto(res: DownloadResponse, writer: BufferedFileWriter, options: PumpOptions): Promise<void> {
+  let received = 0;
+  return res.body.consume((data) => {
+    let chunk = data;
+    const wanted = options.stopAfter?.();
+    const last = wanted !== undefined && received + chunk.length >= wanted;
+    if (last) chunk = chunk.subarray(0, Math.max(0, wanted - received));
+    if (options.expectedLength !== undefined && received + chunk.length > options.expectedLength) {
+      throw new ReelpackError('BAD_RESPONSE', `server sent more bytes than announced (${options.expectedLength}): ${options.url}`);
+    }
+    received += chunk.length;
+    options.onChunk(chunk);
+    const written = writer.write(chunk);
+    const pause = options.limiter?.take(chunk.length) ?? 0;
+    // Everything wanted has arrived: drop the rest of the body (and its connection).
+    if (last && received !== options.expectedLength) res.body.stop();
+    return pause > 0 ? Promise.all([written, sleep(pause)]).then(() => {}) : written;
   });
 }

@@ -1,10 +1,15 @@
 // The one place HTTP requests are made (listings and downloads): undici with a shared
-// connection pool, bearer token, bounded redirects to http(s) only, stall timeouts, and
-// undici's errors mapped to ReelpackError codes.
+// connection pool (file bodies over plain http: fast-http.ts), bearer token, bounded
+// redirects to http(s) only, stall timeouts, and errors mapped to ReelpackError codes.
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { ReelpackError, toReelpackError } from '../errors.ts';
+import { noteConsumedBytes } from '../gc-pacer.ts';
 import { parseRetryAfter } from './retry-policy.ts';
+import { FastHttpPool } from './fast-http.ts';
+import type { BodyStream, ChunkHandler } from './fast-http.ts';
+
+export type { BodyStream, ChunkHandler };
 
 export const maxRedirects = 10;
 
@@ -20,6 +25,15 @@ export interface HttpResponse {
   statusCode: number;
   headers: Record<string, string | undefined>;
   body: Dispatcher.ResponseData['body'];
+  /** Final URL after redirects. */
+  url: string;
+}
+
+/** An answer to `download`: its body is pushed to a handler (see BodyStream). */
+export interface DownloadResponse {
+  statusCode: number;
+  headers: Record<string, string | undefined>;
+  body: BodyStream;
   /** Final URL after redirects. */
   url: string;
 }
@@ -70,6 +84,7 @@ const closeGraceMs = 1000;
 
 export class HttpClient {
   private readonly agent: Agent;
+  private readonly fast: FastHttpPool;
   private readonly options: HttpClientOptions;
 
   constructor(options: HttpClientOptions) {
@@ -81,17 +96,50 @@ export class HttpClient {
       bodyTimeout: options.stallTimeoutMs,
       connectTimeout: Math.min(options.stallTimeoutMs, 30_000),
     });
+    this.fast = new FastHttpPool({
+      stallTimeoutMs: options.stallTimeoutMs,
+      connectTimeoutMs: Math.min(options.stallTimeoutMs, 30_000),
+      maxIdlePerOrigin: options.connections ?? 16,
+    });
   }
 
   /**
    * Sends a request, following up to 10 redirects to http(s) URLs. Error statuses are
    * returned, not thrown; use `expectOk` or check `statusCode`. The caller must consume
-   * or destroy `body`.
+   * or destroy `body`. Listings and probes go this way (undici).
    */
-  async send(url: string, req: HttpRequest = {}): Promise<HttpResponse> {
+  send(url: string, req: HttpRequest = {}): Promise<HttpResponse> {
+    return this.follow(url, req, async (current, headers) => {
+      const res = await request(current, { method: req.method ?? 'GET', headers, dispatcher: this.agent, signal: req.signal });
+      return { statusCode: res.statusCode, headers: flattenHeaders(res.headers), body: res.body, url: current, drop: () => discard(res) };
+    });
+  }
+
+  /**
+   * A GET for a file's bytes, redirects followed as by `send`. Plain http goes over
+   * fast-http.ts (no buffer per socket read), https over undici.
+   * The caller must consume or stop `body`.
+   */
+  download(url: string, req: Omit<HttpRequest, 'method'> = {}): Promise<DownloadResponse> {
+    return this.follow(url, req, async (current, headers) => {
+      const parsed = new URL(current);
+      if (parsed.protocol === 'http:') {
+        const res = await this.fast.get(parsed, headers, req.signal);
+        return { ...res, url: current, drop: () => res.body.stop() };
+      }
+      const res = await request(current, { method: 'GET', headers, dispatcher: this.agent, signal: req.signal });
+      const body = readableBody(res.body, current);
+      return { statusCode: res.statusCode, headers: flattenHeaders(res.headers), body, url: current, drop: () => body.stop() };
+    });
+  }
+
+  /** The redirect loop both kinds of request share: bounded, http(s) only, the token kept to its origin. */
+  private async follow<T extends { statusCode: number; headers: Record<string, string | undefined>; url: string; drop: () => void }>(
+    url: string, req: HttpRequest, hop: (current: string, headers: Record<string, string>) => Promise<T>,
+  ): Promise<Omit<T, 'drop'>> {
     let current = url;
     const seen = new Set<string>();
-    for (let hop = 0; ; hop++) {
+    for (let hops = 0; ; hops++) {
       const parsed = new URL(current);
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
         throw new ReelpackError('BAD_REDIRECT', `refusing to follow a redirect to a non-http URL: ${current}`);
@@ -99,30 +147,30 @@ export class HttpClient {
       const headers: Record<string, string> = { 'user-agent': 'Reelpack/0.1', ...req.headers };
       // The token goes only to the origin the user named, never to a redirect target elsewhere.
       if (this.options.token && parsed.origin === new URL(url).origin) headers.authorization = `Bearer ${this.options.token}`;
-      let res: Dispatcher.ResponseData;
+      let res: T;
       try {
-        res = await request(current, { method: req.method ?? 'GET', headers, dispatcher: this.agent, signal: req.signal });
+        res = await hop(current, headers);
       } catch (error) {
         throw httpError(error, current);
       }
       const location = res.headers.location;
       if (res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304 && location) {
-        discard(res);
-        const target = Array.isArray(location) ? location[0]! : location;
+        res.drop();
         let next: string;
         try {
-          next = new URL(target, current).href;
+          next = new URL(location, current).href;
         } catch {
-          throw new ReelpackError('BAD_REDIRECT', `redirect to an invalid URL (${target.slice(0, 200)}) from ${current}`);
+          throw new ReelpackError('BAD_REDIRECT', `redirect to an invalid URL (${location.slice(0, 200)}) from ${current}`);
         }
-        if (hop + 1 > maxRedirects || seen.has(next)) {
+        if (hops + 1 > maxRedirects || seen.has(next)) {
           throw new ReelpackError('BAD_REDIRECT', `too many redirects or a redirect loop at ${current}`);
         }
         seen.add(current);
         current = next;
         continue;
       }
-      return { statusCode: res.statusCode, headers: flattenHeaders(res.headers), body: res.body, url: current };
+      const { drop: _drop, ...response } = res;
+      return response;
     }
   }
 
@@ -131,6 +179,7 @@ export class HttpClient {
    * hold the job open until the stall timeout: after a short grace the rest is destroyed.
    */
   async close(): Promise<void> {
+    const fastClosed = this.fast.close(closeGraceMs);
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<true>((resolve) => {
       timer = setTimeout(() => resolve(true), closeGraceMs);
@@ -139,6 +188,7 @@ export class HttpClient {
     const destroy = await Promise.race([closed, graceOver]);
     clearTimeout(timer);
     if (destroy) await this.agent.destroy().catch(() => {});
+    await fastClosed;
   }
 }
 
@@ -148,6 +198,70 @@ export function discard(res: Pick<HttpResponse, 'body'>): void {
   res.body.destroy();
 }
 
+/**
+ * An undici body as a BodyStream: 'data' events, not for-await (an async iterator drops
+ * chunks already received when the socket then fails). A paused stream can still hand over a
+ * chunk already in flight: it is queued behind the wait.
+ */
+function readableBody(body: Dispatcher.ResponseData['body'], url: string): BodyStream {
+  let stopped = false;
+  let finish: (() => void) | null = null;
+  return {
+    consume(onChunk: ChunkHandler): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        let waiting: Promise<void> | null = null;
+        let settled = false;
+        const end = () => {
+          if (settled) return;
+          settled = true;
+          void (waiting ?? Promise.resolve()).then(resolve, reject);
+        };
+        const fail = (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          discard({ body });
+          reject(error);
+        };
+        finish = end;
+        body.on('data', (data: Buffer) => {
+          if (settled || stopped) return;
+          noteConsumedBytes(data.length);
+          let wait: Promise<void> | undefined;
+          try {
+            wait = waiting ? waiting.then(() => onChunk(data)) : onChunk(data);
+          } catch (error) {
+            return fail(error);
+          }
+          if (wait) {
+            body.pause();
+            const current: Promise<void> = wait.then(() => {
+              if (waiting !== current) return;
+              waiting = null;
+              if (!settled) body.resume();
+            });
+            current.catch(fail);
+            waiting = current;
+          }
+        });
+        body.once('end', end);
+        body.once('error', (error) => (stopped ? end() : fail(error)));
+        body.once('close', () => {
+          if (stopped) end();
+          else if (!body.readableEnded) fail(new ReelpackError('NETWORK', `connection closed early: ${url}`));
+        });
+        if (body.errored) fail(body.errored);
+        else if (body.destroyed && !body.readableEnded) fail(new ReelpackError('NETWORK', `connection closed early: ${url}`));
+      });
+    },
+    stop(): void {
+      if (stopped) return;
+      stopped = true;
+      discard({ body });
+      queueMicrotask(() => finish?.()); // after the handler that called stop() registered its wait
+    },
+  };
+}
+
 /** Throws HTTP_STATUS (with Retry-After) for a non-2xx response, after discarding its body. */
 export function expectOk(res: HttpResponse): void {
   if (res.statusCode >= 200 && res.statusCode < 300) return;
@@ -155,7 +269,7 @@ export function expectOk(res: HttpResponse): void {
   throw statusError(res);
 }
 
-export function statusError(res: HttpResponse): ReelpackError {
+export function statusError(res: Pick<HttpResponse, 'statusCode' | 'headers' | 'url'>): ReelpackError {
   return new ReelpackError('HTTP_STATUS', `HTTP ${res.statusCode} from ${res.url}`, {
     statusCode: res.statusCode,
     retryAfterMs: parseRetryAfter(res.headers['retry-after']),

@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { ReelpackError, toReelpackError } from '../errors.ts';
-import { discard, statusError } from './http-client.ts';
+import { statusError } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
 import { isStrongEtag, parseDigestSha256, pumpBody } from './file-download.ts';
 import { FileHashFollower } from '../sha256-thread.ts';
@@ -187,24 +187,24 @@ async function fetchRange(
     if (ifRange) headers['if-range'] = ifRange;
     let moved = 0;
     try {
-      const res = await ctx.http.send(target.url, { headers, signal: ctx.signal });
+      const res = await ctx.http.download(target.url, { headers, signal: ctx.signal });
       if (res.statusCode === 200) {
-        discard(res);
+        res.body.stop();
         throw new SegmentsUnsupportedError(target.url, plan.validator.etag || plan.validator.lastModified ? 'file changed on the server' : 'server ignores Range');
       }
       if (res.statusCode !== 206) {
-        discard(res);
+        res.body.stop();
         throw statusError(res);
       }
       const m = res.headers['content-range']?.match(/^bytes (\d+)-(\d+)\/(\d+)$/);
       if (!m || Number(m[1]) !== asked.start || Number(m[2]) !== asked.end || Number(m[3]) !== target.expectedSize) {
-        discard(res);
+        res.body.stop();
         throw new SegmentsUnsupportedError(target.url, `unexpected Content-Range ${res.headers['content-range'] ?? 'none'}`);
       }
       if (!plan.validator.etag && !plan.validator.lastModified) {
         plan.validator = { etag: res.headers.etag, lastModified: res.headers['last-modified'], digestSha256: parseDigestSha256(res.headers) };
       } else if (!sameValidator(plan.validator, res.headers)) {
-        discard(res);
+        res.body.stop();
         throw new SegmentsUnsupportedError(target.url, 'file changed on the server');
       }
       const writer = new BufferedFileWriter(file, range.pos, ctx.onPlan(plan));
