@@ -278,8 +278,8 @@ class Connection {
 
   private afterWait(): void {
     this.waiting = false;
+    if (this.stopped) return this.settleStopped(); // stop() closed the connection meanwhile
     if (this.phase !== 'body') return;
-    if (this.stopped) return this.settleStopped();
     if (!this.pump()) return;
     this.socket.setTimeout(this.options.stallTimeoutMs);
     this.socket.resume();
@@ -332,7 +332,8 @@ class Connection {
   }
 
   private onClose(): void {
-    if (this.phase === 'idle' || this.phase === 'dead' || this.stopped || this.ended) {
+    if (this.phase === 'body' && this.ended) return; // complete() follows, now or after the consumer's wait
+    if (this.phase === 'idle' || this.phase === 'dead' || this.stopped) {
       this.phase = 'dead';
       this.pool.forget(this);
       return;

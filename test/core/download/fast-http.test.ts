@@ -151,7 +151,8 @@ test('a body without length ends with the connection; an HTTP/1.0 answer is not 
   });
   const pool = new FastHttpPool(options);
   try {
-    for (let i = 0; i < 2; i++) assert.ok((await collect(await pool.get(server.url(), {}))).equals(data));
+    // The second time the consumer is slow: the end of the connection must wait for it.
+    for (let i = 0; i < 2; i++) assert.ok((await collect(await pool.get(server.url(), {}), i * 20)).equals(data));
     assert.equal(server.connections, 2, 'a new connection each time');
   } finally {
     await pool.close(0);
@@ -248,9 +249,18 @@ test('stop() mid-body settles the consumer and drops the connection', async () =
       return undefined;
     });
     assert.ok(seen >= 100_000 && seen < 10_000_000);
+    // The same from a handler that makes the body wait (a rate limit, a busy disk).
+    const waited = await pool.get(server.url(), {});
+    let seenAfterWait = 0;
+    await waited.body.consume((chunk) => {
+      seenAfterWait += chunk.length;
+      if (seenAfterWait >= 100_000) waited.body.stop();
+      return new Promise((resolve) => setTimeout(resolve, 5));
+    });
+    assert.ok(seenAfterWait >= 100_000 && seenAfterWait < 10_000_000);
     const again = await pool.get(server.url(), {});
     again.body.stop();
-    assert.equal(server.connections, 2, 'the stopped connection was not reused');
+    assert.equal(server.connections, 3, 'a stopped connection is not reused');
   } finally {
     await pool.close(0);
     await server.close();
