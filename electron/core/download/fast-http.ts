@@ -78,6 +78,8 @@ class Connection {
   /** The connection ended, which ends a body without Content-Length. */
   private ended = false;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Counts exchanges: a body handle from an earlier one must not touch the connection again. */
+  private generation = 0;
   private abortCleanup: (() => void) | null = null;
 
   constructor(pool: FastHttpPool, key: string, host: string, port: number, options: FastHttpOptions, url: string) {
@@ -89,7 +91,9 @@ class Connection {
       host, port, noDelay: true,
       onread: { buffer: Buffer.allocUnsafe(readBufferBytes), callback: (n: number, buffer: Uint8Array) => this.onRead(buffer as Buffer, n) },
     });
-    this.socket.on('error', (error) => this.fail(error));
+    this.socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.fail(new ReelpackError('NETWORK', `network error (${error.code ?? error.message}): ${this.url}`, { cause: error }));
+    });
     this.socket.on('timeout', () => this.fail(new ReelpackError('STALLED', `no data from server (stalled): ${this.url}`)));
     this.socket.on('end', () => this.onEnd());
     this.socket.on('close', () => this.onClose());
@@ -126,6 +130,7 @@ class Connection {
   /** Sends the request; resolves with the answer's head. */
   exchange(request: string, url: string, signal: AbortSignal | undefined): Promise<FastResponse> {
     this.clearIdle();
+    this.generation++;
     this.url = url;
     this.phase = 'head';
     this.head = Buffer.alloc(0);
@@ -154,7 +159,9 @@ class Connection {
     if (this.phase === 'head') return this.readHead(buffer.subarray(0, n));
     if (this.phase === 'body') {
       this.unread = buffer.subarray(0, n);
-      return this.pump();
+      // A body that completed here leaves the connection idle: keep reading, so that anything
+      // the server sends now is seen (and the connection dropped) instead of taken as the next answer.
+      return this.pump() || this.isIdle;
     }
     // An idle connection the server writes to is out of step: never reuse it.
     this.destroy();
@@ -202,9 +209,14 @@ class Connection {
     this.reusable = parsed.keepAlive && (this.chunked !== null || this.remaining !== null) && !(parsed.chunked && parsed.contentLength !== null);
     this.unread = rest.length > 0 ? rest : null;
     this.head = Buffer.alloc(0);
+    this.socket.setTimeout(0); // paused until consumed: the caller's time, not the server's
+    const generation = this.generation;
+    const current = () => generation === this.generation;
     const body: BodyStream = {
-      consume: (onChunk) => this.consume(onChunk),
-      stop: () => this.stop(),
+      consume: (onChunk) => (current() ? this.consume(onChunk) : Promise.reject(new Error('this body was already read'))),
+      stop: () => {
+        if (current()) this.stop();
+      },
     };
     waiter.resolve({ statusCode: parsed.statusCode, headers: parsed.headers, body });
     return false; // paused until the body is consumed
@@ -217,7 +229,9 @@ class Connection {
       if (this.failure) return reject(this.failure);
       this.bodyWaiter = { resolve, reject };
       if (this.stopped) return this.settleStopped();
-      if (this.pump()) this.socket.resume();
+      if (!this.pump()) return;
+      this.socket.setTimeout(this.options.stallTimeoutMs);
+      this.socket.resume();
     });
   }
 

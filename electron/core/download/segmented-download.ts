@@ -11,8 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { ReelpackError, toReelpackError } from '../errors.ts';
-import { statusError } from './http-client.ts';
+import { ReelpackError } from '../errors.ts';
+import { httpError, statusError } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
 import { isStrongEtag, parseDigestSha256, pumpBody } from './file-download.ts';
 import { FileHashFollower } from '../sha256-thread.ts';
@@ -225,7 +225,7 @@ async function fetchRange(
       }
     } catch (thrown) {
       if (thrown instanceof SegmentsUnsupportedError) throw thrown;
-      const error = toReelpackError(thrown);
+      const error = httpError(thrown, target.url); // a socket error is NETWORK (retried), not INTERNAL
       failures = moved >= progressResetBytes ? 1 : failures + 1;
       const delay = ctx.signal?.aborted ? 0 : retryDelay({ attempt: failures, maxRetries: ctx.retries, code: error.code, statusCode: error.statusCode, retryAfterMs: error.retryAfterMs });
       if (delay === 0) throw error;

@@ -211,11 +211,16 @@ test('stalls, early ends, malformed answers and cancels are clear errors', async
     else if (path === '/two-lengths') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd');
     else if (path === '/gzip-coding') socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n');
     else if (path === '/slow') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc');
+    else if (path === '/reset') {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc');
+      setTimeout(() => socket.resetAndDestroy(), 50);
+    }
   });
   const pool = new FastHttpPool({ ...options, stallTimeoutMs: 300 });
   try {
     await rejectsWith(collect(await pool.get(server.url('/stall'), {})), 'STALLED', /stalled/);
     await rejectsWith(collect(await pool.get(server.url('/short'), {})), 'NETWORK', /closed early \(97 bytes missing\)/);
+    await rejectsWith(collect(await pool.get(server.url('/reset'), {})), 'NETWORK', /ECONNRESET/);
     await rejectsWith(pool.get(server.url('/garbage'), {}), 'BAD_RESPONSE', /status line/);
     await rejectsWith(pool.get(server.url('/huge-head'), {}), 'BAD_RESPONSE', /headers over 64 KiB/);
     await rejectsWith(collect(await pool.get(server.url('/bad-chunk'), {})), 'BAD_RESPONSE', /chunk size/);
@@ -272,4 +277,61 @@ test('ChunkedDecoder: bare LF and over-long size lines are refused', () => {
   assert.throws(() => new ChunkedDecoder('u').next(Buffer.from(`${'1'.repeat(9000)}`)), /too long/);
   const decoder = new ChunkedDecoder('u');
   assert.deepEqual(decoder.next(Buffer.from('3\r\nabc')), { used: 3, body: null });
+});
+
+test('an idle kept connection is watched: what the server sends after a body is never the next answer', async () => {
+  const server = await rawServer(({ socket, request, connection }) => {
+    if (connection === 0 && request === 0) {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n');
+      setTimeout(() => socket.write('first'), 20); // the body's last bytes in a read of their own
+      setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!'), 80); // unasked
+    } else {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nGOOD!');
+    }
+  });
+  const pool = new FastHttpPool(options);
+  try {
+    assert.equal((await collect(await pool.get(server.url(), {}))).toString(), 'first');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await collect(await pool.get(server.url(), {}))).toString(), 'GOOD!');
+    assert.equal(server.connections, 2, 'the connection that spoke out of turn was dropped');
+  } finally {
+    await pool.close(0);
+    await server.close();
+  }
+});
+
+test('a body handle from an earlier exchange cannot stop the next one on the same connection', async () => {
+  const server = await rawServer(({ socket, request }) => {
+    if (request === 0) return void socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst');
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234');
+    setTimeout(() => socket.write('56789'), 100);
+  });
+  const pool = new FastHttpPool(options);
+  try {
+    const first = await pool.get(server.url(), {});
+    await collect(first);
+    const second = await pool.get(server.url(), {}); // the same connection
+    const body = collect(second);
+    setTimeout(() => first.body.stop(), 30); // e.g. an error path dropping a finished body late
+    assert.equal((await body).toString(), '0123456789');
+    await assert.rejects(first.body.consume(() => undefined), /already read/);
+    assert.equal(server.connections, 1);
+  } finally {
+    await pool.close(0);
+    await server.close();
+  }
+});
+
+test('time before the body is consumed is the caller\'s, not a stall', async () => {
+  const server = await rawServer(({ socket }) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc'));
+  const pool = new FastHttpPool({ ...options, stallTimeoutMs: 200 });
+  try {
+    const res = await pool.get(server.url(), {});
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal((await collect(res)).toString(), 'abc');
+  } finally {
+    await pool.close(0);
+    await server.close();
+  }
 });
