@@ -44,6 +44,9 @@ export interface FastHttpOptions {
 
 const readBufferBytes = 256 * 1024;
 const maxHeadBytes = 64 * 1024;
+const maxInterimAnswers = 16;
+/** Trailer fields are skipped, up to this much: a server could otherwise send them forever. */
+const maxTrailerBytes = 64 * 1024;
 /** Below common server keep-alive timeouts (nginx 75 s, Apache 5 s), so a kept socket is rarely stale. */
 const idleTimeoutMs = 4000;
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -61,6 +64,7 @@ class Connection {
   private head: Buffer = Buffer.alloc(0);
   /** Bytes of the current exchange's answer received so far (head included). */
   answerBytes = 0;
+  private interimAnswers = 0;
   private headWaiter: { resolve: (r: FastResponse) => void; reject: (e: unknown) => void } | null = null;
   private bodyWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   private onChunk: ChunkHandler | null = null;
@@ -135,6 +139,7 @@ class Connection {
     this.phase = 'head';
     this.head = Buffer.alloc(0);
     this.answerBytes = 0;
+    this.interimAnswers = 0;
     this.onChunk = null;
     this.unread = null;
     this.chunked = null;
@@ -191,7 +196,12 @@ class Connection {
           this.fail(badResponse('unexpected protocol switch (101)', this.url));
           return false;
         }
-        this.head = Buffer.from(rest); // an interim answer (100, 103): the real one follows
+        // An interim answer (100, 103): the real one follows. Endless ones would never stall.
+        if (++this.interimAnswers > maxInterimAnswers) {
+          this.fail(badResponse(`more than ${maxInterimAnswers} interim (1xx) answers`, this.url));
+          return false;
+        }
+        this.head = Buffer.from(rest);
         continue;
       }
       return this.startBody(parsed, rest);
@@ -396,6 +406,7 @@ export class ChunkedDecoder {
   private state: 'size' | 'data' | 'data-end' | 'trailer' | 'done' = 'size';
   private line = '';
   private left = 0;
+  private trailerBytes = 0;
   private readonly url: string;
 
   constructor(url: string) {
@@ -434,6 +445,8 @@ export class ChunkedDecoder {
       this.state = 'size';
     } else if (text === '') {
       this.state = 'done'; // trailer fields, if any, are not needed
+    } else if ((this.trailerBytes += line.length) > maxTrailerBytes) {
+      throw badResponse(`trailer fields over ${maxTrailerBytes / 1024} KiB`, this.url);
     }
     return { used, body: null };
   }
@@ -532,6 +545,10 @@ export class FastHttpPool {
     const connection = new Connection(this, url.host, host, port, this.options, url.href);
     this.all.add(connection);
     await connection.connected(signal);
+    if (this.closed) {
+      connection.destroy(); // the client closed while this one connected
+      throw new ReelpackError('CANCELLED', 'cancelled');
+    }
     return connection;
   }
 

@@ -211,6 +211,7 @@ test('stalls, early ends, malformed answers and cancels are clear errors', async
     else if (path === '/two-lengths') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd');
     else if (path === '/gzip-coding') socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n');
     else if (path === '/slow') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc');
+    else if (path === '/interim') socket.write('HTTP/1.1 103 Early Hints\r\n\r\n'.repeat(20));
     else if (path === '/reset') {
       socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc');
       setTimeout(() => socket.resetAndDestroy(), 50);
@@ -222,6 +223,7 @@ test('stalls, early ends, malformed answers and cancels are clear errors', async
     await rejectsWith(collect(await pool.get(server.url('/short'), {})), 'NETWORK', /closed early \(97 bytes missing\)/);
     await rejectsWith(collect(await pool.get(server.url('/reset'), {})), 'NETWORK', /ECONNRESET/);
     await rejectsWith(pool.get(server.url('/garbage'), {}), 'BAD_RESPONSE', /status line/);
+    await rejectsWith(pool.get(server.url('/interim'), {}), 'BAD_RESPONSE', /interim/);
     await rejectsWith(pool.get(server.url('/huge-head'), {}), 'BAD_RESPONSE', /headers over 64 KiB/);
     await rejectsWith(collect(await pool.get(server.url('/bad-chunk'), {})), 'BAD_RESPONSE', /chunk size/);
     await rejectsWith(collect(await pool.get(server.url('/long-chunk'), {})), 'BAD_RESPONSE', /chunk longer/);
@@ -275,6 +277,11 @@ test('stop() mid-body settles the consumer and drops the connection', async () =
 test('ChunkedDecoder: bare LF and over-long size lines are refused', () => {
   assert.throws(() => new ChunkedDecoder('u').next(Buffer.from('5\nhello')), /bare LF/);
   assert.throws(() => new ChunkedDecoder('u').next(Buffer.from(`${'1'.repeat(9000)}`)), /too long/);
+  const endless = new ChunkedDecoder('u');
+  endless.next(Buffer.from('0\r\n'));
+  assert.throws(() => {
+    for (let i = 0; i < 10_000; i++) endless.next(Buffer.from('x-trailer: yes\r\n'));
+  }, /trailer fields over 64 KiB/);
   const decoder = new ChunkedDecoder('u');
   assert.deepEqual(decoder.next(Buffer.from('3\r\nabc')), { used: 3, body: null });
 });
