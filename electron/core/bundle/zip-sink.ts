@@ -96,7 +96,7 @@ class ZipSink implements OutputSink {
 
   async add(file: VerifiedFile): Promise<void> {
     this.throwIfStopped();
-    await this.start();
+    await this.prepare();
     if (this.accepted.has(file.id)) return;
     this.accepted.add(file.id);
     this.enqueue(() => this.place(file)).catch(() => {});
@@ -104,7 +104,7 @@ class ZipSink implements OutputSink {
 
   async finish(result: { failed: FailedFile[] }): Promise<OutputFile[]> {
     this.throwIfStopped();
-    await this.start();
+    await this.prepare();
     if (!this.state.outputs) {
       await this.enqueue(async () => {
         const singleDone = this.limit === null && this.state.volumes.length > 0;
@@ -151,7 +151,7 @@ class ZipSink implements OutputSink {
     });
   }
 
-  private start(): Promise<void> {
+  prepare(): Promise<void> {
     this.started ??= this.init();
     return this.started;
   }

@@ -246,6 +246,8 @@ async function deliver(rt: Runtime, file: VerifiedFile, done: DoneFact): Promise
 async function execute(rt: Runtime): Promise<JobSummary> {
   const { state, tracker, emit, stateDir } = rt;
   await mkdir(join(stateDir, 'files'), { recursive: true });
+  // Before the first download: a short disk fails now, and the worker starts while we fetch.
+  await rt.sink?.prepare();
   // Files finished by an earlier run go to the sink again (it skips what it already holds).
   for (const item of state.items) {
     const done = state.done.get(item.i);

@@ -34,6 +34,11 @@ export interface SinkContext {
 
 export interface OutputSink {
   /**
+   * Gets ready before the first file: state, free-space check, the zip worker's start-up (which
+   * then overlaps the first downloads). Rejects with the reason the job cannot produce its output.
+   */
+  prepare(): Promise<void>;
+  /**
    * Takes a verified file. May resolve before the bytes are consumed (zipping overlaps
    * downloading); `file.path` must then stay readable until `finish` resolves.
    * Called again for the same file when a job resumes: a sink skips what it already holds.
