@@ -6,6 +6,7 @@
 // With a `hash`, each block is hashed on the hashing thread while it is written: the bytes
 // are hashed in file order, from the block itself, and the block is reused after both.
 import type { FileHandle } from 'node:fs/promises';
+import { writeFully } from '../file-write.ts';
 import { blockBytes, releaseBlock, takeBlock } from '../sha256-thread.ts';
 import type { Sha256 } from '../sha256-thread.ts';
 
@@ -105,14 +106,5 @@ export class BufferedFileWriter {
     done.catch(() => {}); // surfaces from the next write()/flush(), not as an unhandled rejection
     this.inFlight.push(done);
     this.tail = write;
-  }
-}
-
-/** Writes `length` bytes of `block` at `position`, however many calls it takes. */
-export async function writeFully(file: FileHandle, block: Buffer, length: number, position: number): Promise<void> {
-  let written = 0;
-  while (written < length) {
-    const { bytesWritten } = await file.write(block, written, length - written, position + written);
-    written += bytesWritten;
   }
 }

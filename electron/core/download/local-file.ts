@@ -3,7 +3,7 @@
 import { open, stat } from 'node:fs/promises';
 import { ReelpackError } from '../errors.ts';
 import { releaseBlock, Sha256, takeBlock } from '../sha256-thread.ts';
-import { writeFully } from './file-writer.ts';
+import { writeFully } from '../file-write.ts';
 import type { DownloadResult } from './file-download.ts';
 
 export async function readLocalFile(
