@@ -8,7 +8,7 @@ import { runJob } from '../../../electron/core/jobs/job-runner.ts';
 import type { JobOptions } from '../../../electron/core/jobs/job-runner.ts';
 import type { JobEvent } from '../../../electron/core/jobs/job-events.ts';
 import { readJournal } from '../../../electron/core/jobs/journal.ts';
-import { maybeSplit } from '../../../electron/core/download/segmented-download.ts';
+import { fastConnectionBytesPerSec, maybeSplit } from '../../../electron/core/download/segmented-download.ts';
 import type { SegmentPlan } from '../../../electron/core/download/segmented-download.ts';
 import { startDemoServer } from '../../servers/demo-server.ts';
 import type { DemoServerOptions } from '../../servers/demo-server.ts';
@@ -69,6 +69,9 @@ test('maybeSplit cuts the range with most left, beyond what its connection recei
   const plan = (): SegmentPlan => ({ validator: {}, ranges: [{ start: 0, end: 100 * mib - 1, pos: 10 * mib }] });
   const fast = plan();
   assert.deepEqual(maybeSplit(fast, new Map(), 4, 100 * mib), [], '91 MiB at 100 MiB/s: under 2 s, not worth it');
+  const huge = (): SegmentPlan => ({ validator: {}, ranges: [{ start: 0, end: 4096 * mib - 1, pos: 10 * mib }] });
+  assert.deepEqual(maybeSplit(huge(), new Map(), 4, fastConnectionBytesPerSec), [], 'one connection at 1 Gbit/s: more would not help, however long the rest takes');
+  assert.equal(maybeSplit(huge(), new Map(), 4, fastConnectionBytesPerSec - 1).length, 3, 'just below it, a long rest is split');
   const slow = plan();
   const added = maybeSplit(slow, new Map(), 4, 10 * mib);
   assert.equal(added.length, 3);
