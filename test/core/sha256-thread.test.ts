@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { blockBytes, hashFileRange, releaseBlock, Sha256, takeBlock } from '../../electron/core/sha256-thread.ts';
+import { blockBytes, copyIntoBlock, hashFileRange, releaseBlock, Sha256, takeBlock } from '../../electron/core/sha256-thread.ts';
 import { tempDir } from '../helpers/servers.ts';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -67,5 +67,21 @@ test('hashFileRange hashes exactly the requested bytes, and fails on a short fil
     await assert.rejects(hashFileRange(file, 0, data.length + 10, new Sha256()), /ended at/);
   } finally {
     await dir.remove();
+  }
+});
+
+test('copyIntoBlock puts the bytes at the offset, once, and leaves the rest of the block alone', () => {
+  const block = takeBlock();
+  try {
+    block.fill(0xee);
+    const source = randomBytes(200_003);
+    copyIntoBlock(block, source, 4096);
+    copyIntoBlock(block, Buffer.alloc(0), 10); // nothing to copy: a no-op, not a fill
+    assert.ok(block.subarray(4096, 4096 + source.length).equals(source));
+    assert.equal(block[4095], 0xee);
+    assert.equal(block[4096 + source.length], 0xee, 'not repeated past the source');
+    assert.equal(block[10], 0xee);
+  } finally {
+    releaseBlock(block);
   }
 });

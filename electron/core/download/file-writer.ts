@@ -7,7 +7,7 @@
 // are hashed in file order, from the block itself, and the block is reused after both.
 import type { FileHandle } from 'node:fs/promises';
 import { writeFully } from '../file-write.ts';
-import { blockBytes, releaseBlock, takeBlock } from '../sha256-thread.ts';
+import { blockBytes, copyIntoBlock, releaseBlock, takeBlock } from '../sha256-thread.ts';
 import type { Sha256 } from '../sha256-thread.ts';
 
 export const writeBlockBytes = blockBytes;
@@ -54,7 +54,7 @@ export class BufferedFileWriter {
         this.startFlush();
       }
       const n = Math.min(chunk.length - offset, writeBlockBytes - this.used);
-      this.current.set(chunk.subarray(offset, offset + n), this.used);
+      copyIntoBlock(this.current, chunk.subarray(offset, offset + n), this.used);
       this.used += n;
       offset += n;
     }
