@@ -20,6 +20,7 @@ export async function writeFully(file: FileHandle, buffer: Uint8Array, length: n
   let written = 0;
   while (written < length) {
     const { bytesWritten } = await file.write(buffer, written, Math.min(maxWriteBytes, length - written), position + written);
+    if (bytesWritten === 0) throw new Error(`write() stored nothing at byte ${position + written}`); // never loop forever
     written += bytesWritten;
   }
 }

@@ -110,7 +110,8 @@ export function releaseBlock(block: Buffer): void {
  * into shared memory with a slow word-by-word loop (relaxed atomics), while Buffer#fill with a
  * source exactly as long as the range is one native memcpy. Downloading 1 GiB, the copies took
  * 700–800 ms with set() (5 000 of ~200 KiB; 14 % of all CPU samples) and ~35 ms/GiB with
- * fill() in a loop that took 83–150 ms with set().
+ * fill() in a loop that took 83–150 ms with set(). `block` must be a Buffer (a plain Uint8Array's
+ * fill would write zeros) and `source` must not overlap it (memcpy, not memmove).
  */
 export function copyIntoBlock(block: Buffer, source: Uint8Array, offset: number): void {
   if (source.length > 0) block.fill(source, offset, offset + source.length);

@@ -99,6 +99,11 @@ class ZipSink implements OutputSink {
     await this.prepare();
     if (this.accepted.has(file.id)) return;
     this.accepted.add(file.id);
+    if (this.state.outputs) {
+      // Every archive is already complete (a rerun after a crash before the job was cleared).
+      this.release([file.id]);
+      return;
+    }
     this.enqueue(() => this.place(file)).catch(() => {});
   }
 
@@ -194,8 +199,12 @@ class ZipSink implements OutputSink {
       },
       onFailure: (error) => this.setFatal(error),
     });
-    // abort() may have landed while this init was awaiting: do not leave a worker behind.
-    if (this.fatal) void this.client.cancel();
+    // abort() may have landed while this init was awaiting: do not leave a worker behind, and
+    // do not let the job start downloading either.
+    if (this.fatal) {
+      void this.client.cancel();
+      throw this.fatal;
+    }
   }
 
   /** Finished volumes that are still there, unchanged in size. */

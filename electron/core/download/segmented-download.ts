@@ -26,10 +26,12 @@ export const splitProbeMs = 250;
 /** Split only when what is left would take longer than this at the speed so far. */
 const splitWorthSeconds = 2;
 /**
- * Never split while each connection already moves this much (1 Gbit/s): that fills the links
- * most users have, and more connections then only compete for the CPU and the disk. Over
+ * A file's first connection is not split while it moves this much (1 Gbit/s): that fills the
+ * links most users have, and more connections then only compete for the CPU and the disk. Over
  * loopback one connection ran at ~400 MiB/s and 1 GiB took 2.34–2.40 s on one connection,
- * 2.63–2.80 s split into four (alternated, 3 runs each).
+ * 2.63–2.80 s split into four (alternated, 3 runs each). Once split (a slow server), the
+ * ranges that finish early go on taking over work: the average speed cannot tell one
+ * connection's speed apart once some have finished.
  */
 export const fastConnectionBytesPerSec = 125_000_000;
 const minRangeBytes = 1024 * 1024;
@@ -139,7 +141,7 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
 
 /**
  * When the file would take more than `splitWorthSeconds` longer at `bytesPerSec` (all
- * connections together), and each connection is slower than fastConnectionBytesPerSec, splits the
+ * connections together), and it is not one fast connection (fastConnectionBytesPerSec), splits the
  * unfinished range with the most left into pieces so that `segments` ranges are unfinished,
  * and returns the new ones (the old range now ends where the first new one starts). Called
  * again when a range finishes early, it keeps every connection busy to the end, as aria2
@@ -148,9 +150,9 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
  */
 export function maybeSplit(plan: SegmentPlan, writers: Map<SegmentRange, BufferedFileWriter>, segments: number, bytesPerSec: number): SegmentRange[] {
   const reached = (range: SegmentRange) => Math.max(range.pos, writers.get(range)?.acceptedUpTo ?? 0);
-  const running = plan.ranges.filter((range) => reached(range) <= range.end).length;
-  const wanted = segments - running;
-  if (wanted <= 0 || !(bytesPerSec > 0) || bytesPerSec / Math.max(1, running) >= fastConnectionBytesPerSec) return [];
+  const wanted = segments - plan.ranges.filter((range) => reached(range) <= range.end).length;
+  if (wanted <= 0 || !(bytesPerSec > 0)) return [];
+  if (plan.ranges.length === 1 && bytesPerSec >= fastConnectionBytesPerSec) return [];
   const from = (range: SegmentRange) => reached(range) + minRangeBytes;
   const left = plan.ranges.reduce((sum, range) => sum + Math.max(0, range.end + 1 - from(range)), 0);
   if (left / bytesPerSec < splitWorthSeconds) return [];

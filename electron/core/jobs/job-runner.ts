@@ -248,6 +248,7 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   await mkdir(join(stateDir, 'files'), { recursive: true });
   // Before the first download: a short disk fails now, and the worker starts while we fetch.
   await rt.sink?.prepare();
+  if (rt.signal.aborted) throw new ReelpackError('CANCELLED', 'cancelled');
   // Files finished by an earlier run go to the sink again (it skips what it already holds).
   for (const item of state.items) {
     const done = state.done.get(item.i);

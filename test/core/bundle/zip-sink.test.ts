@@ -182,6 +182,40 @@ test('an existing archive is never overwritten: the new one gets " (2)"', async 
   }
 });
 
+test('a rerun after a crash between finishing the archive and clearing the job reports the archive again', async () => {
+  const dir = await makeTempDir('done-again');
+  try {
+    const out = path.join(dir, 'out');
+    const file = await stageFile(dir, 'a.mp4', 1000);
+    const first = createZipSink(makeContext(out).ctx, { expectedFiles: 1, expectedBytes: 1000 });
+    await first.add(file);
+    const outputs = await first.finish({ failed: [] });
+    // The job state stays (the crash): the next run hands the same verified file to a new sink.
+    const released: string[] = [];
+    const again = createZipSink(makeContext(out).ctx, { expectedFiles: 1, expectedBytes: 1000, onReleased: (ids) => released.push(...ids) });
+    await again.prepare();
+    await again.add(file);
+    assert.deepEqual(await again.finish({ failed: [] }), outputs);
+    assert.deepEqual(released, [file.id], 'its staged copy may go: the archive holding it is complete');
+    assert.deepEqual((await fs.readdir(out)).filter((name) => name.endsWith('.zip')), [path.basename(outputs[0]!.path)], 'no second archive');
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('cancelled while getting ready, prepare() rejects: the job must not start downloading', async () => {
+  const dir = await makeTempDir('cancel-prepare');
+  try {
+    const { ctx, controller } = makeContext(path.join(dir, 'out'));
+    const sink = createZipSink(ctx, { expectedFiles: 1, expectedBytes: 100 });
+    const preparing = sink.prepare();
+    controller.abort();
+    await assert.rejects(preparing, (error: { code?: string }) => error.code === 'CANCELLED');
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('too little free space fails before starting with a clear DISK_FULL', async () => {
   const dir = await makeTempDir('space');
   try {

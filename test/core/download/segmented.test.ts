@@ -72,6 +72,8 @@ test('maybeSplit cuts the range with most left, beyond what its connection recei
   const huge = (): SegmentPlan => ({ validator: {}, ranges: [{ start: 0, end: 4096 * mib - 1, pos: 10 * mib }] });
   assert.deepEqual(maybeSplit(huge(), new Map(), 4, fastConnectionBytesPerSec), [], 'one connection at 1 Gbit/s: more would not help, however long the rest takes');
   assert.equal(maybeSplit(huge(), new Map(), 4, fastConnectionBytesPerSec - 1).length, 3, 'just below it, a long rest is split');
+  const tail: SegmentPlan = { validator: {}, ranges: [0, 1, 2, 3].map((k) => ({ start: k * 1024 * mib, end: (k + 1) * 1024 * mib - 1, pos: k === 3 ? 3 * 1024 * mib + mib : (k + 1) * 1024 * mib })) };
+  assert.equal(maybeSplit(tail, new Map(), 4, 2 * fastConnectionBytesPerSec).length, 3, 'three of four ranges done early: their connections take over the last, however fast the average was');
   const slow = plan();
   const added = maybeSplit(slow, new Map(), 4, 10 * mib);
   assert.equal(added.length, 3);
