@@ -2,8 +2,8 @@
 // preallocated .part file, like aria2c -x. It starts with one connection for the whole file
 // and splits the rest only if that connection is slow (`maybeSplit`): on a fast server four
 // connections cost CPU and memory for nothing (measured: 256 MiB over loopback took 0.51–0.56 s
-// on one connection, 0.58–0.69 s on four; 1 GiB 2.34–2.40 s vs 2.63–2.80 s). Each range resumes on its own; their positions
-// are checkpointed to the journal every second (only bytes already written count), so
+// on one connection, 0.58–0.69 s on four; see fastConnectionBytesPerSec). Each range resumes on
+// its own; their positions are checkpointed to the journal every second (only bytes already written count), so
 // kill -9 loses at most a second of each range. The file is hashed in order while it
 // downloads (FileHashFollower): each range's bytes are read back from the page cache once
 // everything before them is written, so at the end only the last stretch is left to hash.

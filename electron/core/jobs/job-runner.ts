@@ -248,7 +248,6 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   await mkdir(join(stateDir, 'files'), { recursive: true });
   // Before the first download: a short disk fails now, and the worker starts while we fetch.
   await rt.sink?.prepare();
-  if (rt.signal.aborted) throw new ReelpackError('CANCELLED', 'cancelled');
   // Files finished by an earlier run go to the sink again (it skips what it already holds).
   for (const item of state.items) {
     const done = state.done.get(item.i);
@@ -267,7 +266,9 @@ async function execute(rt: Runtime): Promise<JobSummary> {
       emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: knownSize(rt, item), bytesDone: bytes });
     }
   });
-  rt.signal.addEventListener('abort', () => queue.close(), { once: true });
+  // A cancel that came while getting ready (or delivering earlier files) closes it at once.
+  if (rt.signal.aborted) queue.close();
+  else rt.signal.addEventListener('abort', () => queue.close(), { once: true });
   const workers = Array.from({ length: Math.max(1, rt.options.concurrency) }, () => worker(rt, queue));
   await Promise.all(workers);
   await Promise.all(rt.commits);
