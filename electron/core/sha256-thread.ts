@@ -203,10 +203,15 @@ const followPollMs = 25;
  * downloads do): every `followPollMs` it hashes, from the page cache, the bytes that
  * `writtenUpTo()` says are in the file. `finish` hashes what is left and gives the digest,
  * so the hash is of the bytes in the file and little of it is left for the end.
+ * A writer that holds the very next bytes to hash can `offer` its block instead: hashed from
+ * memory, those bytes need no read back (a segmented download on one connection read its
+ * whole file back, ~0.25 s of CPU per GiB).
  */
 export class FileHashFollower {
   private readonly hash = new Sha256();
   private hashed = 0;
+  /** A read from the file is under way: offers wait for the next turn (they would be out of order). */
+  private reading = false;
   private stopped = false;
   private wake: (() => void) | null = null;
   private finalSize: number | null = null;
@@ -228,7 +233,12 @@ export class FileHashFollower {
     while (!this.stopped) {
       const upTo = this.finalSize ?? this.writtenUpTo();
       if (upTo > this.hashed) {
-        await hashFileRange(this.path, this.hashed, upTo, this.hash, this.inspect);
+        this.reading = true;
+        try {
+          await hashFileRange(this.path, this.hashed, upTo, this.hash, this.inspect);
+        } finally {
+          this.reading = false;
+        }
         this.hashed = upTo;
       } else if (this.finalSize !== null) {
         return;
@@ -240,6 +250,17 @@ export class FileHashFollower {
         this.wake = null;
       }
     }
+  }
+
+  /**
+   * Hashes `block`, the file's bytes at `position`, from memory if they are the very next to
+   * hash: resolves when the block may be reused. Otherwise returns undefined, and the bytes
+   * are read back once written. Not for a follower with `inspect`, which must see the file.
+   */
+  offer(block: Uint8Array, position: number): Promise<void> | undefined {
+    if (this.reading || this.stopped || this.finalSize !== null || position !== this.hashed || this.inspect) return undefined;
+    this.hashed += block.length;
+    return this.hash.update(block);
   }
 
   /** The file is complete at `size` bytes: hash the rest; resolves with the hex digest. */

@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { blockBytes, copyIntoBlock, hashFileRange, releaseBlock, Sha256, takeBlock } from '../../electron/core/sha256-thread.ts';
+import { blockBytes, copyIntoBlock, FileHashFollower, hashFileRange, releaseBlock, Sha256, takeBlock } from '../../electron/core/sha256-thread.ts';
 import { tempDir } from '../helpers/servers.ts';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -81,5 +82,50 @@ test('copyIntoBlock puts the bytes at the offset, once, and leaves the rest of t
     assert.equal(block[4096 + source.length], 0xee, 'not repeated past the source');
   } finally {
     releaseBlock(block);
+  }
+});
+
+test('FileHashFollower takes offered blocks only at the hashed front, reads the rest back, and gives the file\'s SHA-256', async () => {
+  const dir = await tempDir();
+  const block = takeBlock();
+  try {
+    const data = randomBytes(5 * blockBytes + 4321);
+    const path = join(dir.path, 'data.bin');
+    const file = await open(path, 'w');
+    let written = 0;
+    const follower = new FileHashFollower(path, () => written);
+    const piece = (i: number) => data.subarray(i * blockBytes, Math.min(data.length, (i + 1) * blockBytes));
+    const writePiece = async (i: number) => {
+      await file.write(piece(i), 0, piece(i).length, i * blockBytes);
+      written = Math.min(data.length, (i + 1) * blockBytes);
+    };
+    // Block 0 is the front: hashed from memory, before it is even written.
+    copyIntoBlock(block, piece(0), 0);
+    const taken = follower.offer(block.subarray(0, blockBytes), 0);
+    assert.ok(taken, 'the block at the front is taken');
+    assert.equal(follower.offer(block.subarray(0, blockBytes), 0), undefined, 'the same bytes are not taken twice');
+    assert.equal(follower.offer(block.subarray(0, blockBytes), 2 * blockBytes), undefined, 'a block past the front is not taken');
+    await taken;
+    await writePiece(0);
+    // Blocks 1 and 2 are written without an offer: the follower reads them back.
+    await writePiece(1);
+    await writePiece(2);
+    // Once it has caught up, the next block at the front is taken again.
+    copyIntoBlock(block, piece(3), 0);
+    let offered: Promise<void> | undefined;
+    for (const deadline = Date.now() + 5000; !offered && Date.now() < deadline; await sleep(5)) {
+      offered = follower.offer(block.subarray(0, blockBytes), 3 * blockBytes);
+    }
+    assert.ok(offered, 'taken after the read-back caught up');
+    await offered;
+    await writePiece(3);
+    await writePiece(4);
+    await writePiece(5);
+    await file.close();
+    assert.equal(await follower.finish(data.length), sha256(data));
+    assert.equal(follower.offer(block.subarray(0, 10), data.length), undefined, 'nothing is taken after finish');
+  } finally {
+    releaseBlock(block);
+    await dir.remove();
   }
 });

@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { FileHashFollower } from '../sha256-thread.ts';
 import { noteConsumedBytes } from '../gc-pacer.ts';
-import { syncFile } from '../fs-sync.ts';
+import { SyncBehind, syncFile } from '../fs-sync.ts';
 import { ReadBehindCheck } from './read-behind-check.ts';
 import { verifyWrittenArchive } from './verify-archive.ts';
 import type { ExpectedEntry } from './verify-archive.ts';
@@ -51,7 +51,6 @@ const readChunk = 1024 * 1024; // 16× Node's default: fewer trips through yazl'
 // more but made the sink 30 % slower (page faults on every fresh 1 MiB buffer): not worth it.
 const writeBuffer = 2 * 1024 * 1024;
 const progressIntervalMs = 100;
-const syncBehindBytes = 64 * 1024 * 1024;
 
 export class ZipArchiveWriter {
   readonly partPath: string;
@@ -69,8 +68,7 @@ export class ZipArchiveWriter {
   private bytesOut = 0;
   private lastProgress = 0;
   private progressTimer: ReturnType<typeof setTimeout> | null = null;
-  private syncedUpTo = 0;
-  private syncing: Promise<void> | null = null;
+  private readonly syncBehind = new SyncBehind(() => syncFile(this.partPath));
   /**
    * The archive's SHA-256, taken on the hashing thread from the file as it is written (read
    * back from the page cache): it describes the bytes on disk and costs this thread nothing.
@@ -94,7 +92,7 @@ export class ZipArchiveWriter {
     const output = this.zip.outputStream as NodeJS.ReadableStream & NodeJS.EventEmitter;
     output.on('data', (chunk: Buffer) => {
       this.bytesOut += chunk.length;
-      this.syncBehind();
+      this.syncBehind.wrote(chunk.length);
     });
     output.pipe(this.out);
   }
@@ -141,24 +139,6 @@ export class ZipArchiveWriter {
     return source;
   }
 
-  /**
-   * Flushes written data to the disk behind the writer (at most one fsync in flight), so the
-   * fsync that must precede the rename finds little left to write instead of the whole archive.
-   */
-  private syncBehind(): void {
-    if (this.syncing || this.bytesOut - this.syncedUpTo < syncBehindBytes) return;
-    const upTo = this.bytesOut;
-    this.syncing = syncFile(this.partPath).then(
-      () => {
-        this.syncedUpTo = upTo;
-        this.syncing = null;
-      },
-      () => {
-        this.syncing = null; // the final fsync reports any real problem
-      },
-    );
-  }
-
   private reportProgress(force: boolean): void {
     const now = Date.now();
     if (!force && now - this.lastProgress < progressIntervalMs) {
@@ -192,7 +172,7 @@ export class ZipArchiveWriter {
       // The rest of the read-back (from the page cache) and the fsync (to the disk) run at the
       // same time. The follower reads the tail first; the check then reads only the central
       // directory and the entries the read-behind check could not follow (the trailer).
-      await this.syncing;
+      await this.syncBehind.settled();
       const readBack = this.hashFollower.finish(this.bytesOut).then(async (sha256) => {
         await verifyWrittenArchive(this.partPath, this.written, this.bytesOut, this.readBehind.checked);
         return sha256;
@@ -227,6 +207,7 @@ export class ZipArchiveWriter {
     this.out.destroy();
     await this.outClosed.catch(() => {});
     await hashStopped;
+    await this.syncBehind.settled(); // its descriptor would keep Windows from deleting the file
     await fsp.rm(this.partPath, { force: true });
   }
 }

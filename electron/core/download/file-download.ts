@@ -9,6 +9,7 @@ import { hashFileRange, Sha256 } from '../sha256-thread.ts';
 import { httpError, statusError } from './http-client.ts';
 import type { DownloadResponse, HttpClient } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
+import { SyncBehind } from '../fs-sync.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
 /** What makes a kept prefix trustworthy: the server's validator when it was fetched. */
@@ -116,9 +117,10 @@ export async function downloadAttempt(target: DownloadTarget, ctx: DownloadConte
     headers['if-range'] = ifRange;
   }
   const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT);
+  const syncBehind = new SyncBehind(() => file.datasync());
   try {
     const res = await ctx.http.download(target.url, { headers, signal: ctx.signal });
-    const result = await receive(target, ctx, res, offset, file, prefixHash);
+    const result = await receive(target, ctx, res, offset, file, prefixHash, syncBehind);
     if (carried && ctx.carry) {
       carried.dispose(); // the copy went on from it; nothing resumes from this point again
       ctx.carry.hash = null;
@@ -129,12 +131,14 @@ export async function downloadAttempt(target: DownloadTarget, ctx: DownloadConte
     if (prefixHash && ctx.carry?.hash !== prefixHash) prefixHash.dispose(); // a no-op once digested
     throw error;
   } finally {
+    await syncBehind.settled();
     await file.close();
   }
 }
 
 async function receive(
   target: DownloadTarget, ctx: DownloadContext, res: DownloadResponse, requestedOffset: number, file: FileHandle, prefixHash: Sha256 | undefined,
+  syncBehind: SyncBehind,
 ): Promise<DownloadResult> {
   let offset = requestedOffset;
   let total: number | undefined;
@@ -179,7 +183,7 @@ async function receive(
   // A 200 replaces whatever the part held. Both happen before the first block is written,
   // while the body is already being read (nothing may be awaited before the listeners below).
   const ready = Promise.all([ctx.onValidator(validator), offset === 0 ? file.truncate(0) : undefined]).then(() => {});
-  const writer = new BufferedFileWriter(file, offset, ready, hash);
+  const writer = new BufferedFileWriter(file, offset, { gate: ready, hashBlock: (block) => hash.update(block), syncBehind });
   let received = 0;
   try {
     await pumpBody(res, writer, {

@@ -3,12 +3,16 @@
 // blocks are queued behind each other: with only two, the socket was paused after almost
 // every block (248 pauses for 256 MiB) while a write waited for a free thread-pool thread
 // on a busy 2-core machine; four absorb that jitter (measured in the README, Performance).
-// With a `hash`, each block is hashed on the hashing thread while it is written: the bytes
-// are hashed in file order, from the block itself, and the block is reused after both.
+// With a `hashBlock`, each block is offered for hashing on the hashing thread while it is
+// written: the bytes are hashed from the block itself, and the block is reused after both.
+// With a `syncBehind`, completed writes are flushed to the disk in the background.
 import type { FileHandle } from 'node:fs/promises';
 import { writeFully } from '../file-write.ts';
+import type { SyncBehind } from '../fs-sync.ts';
 import { blockBytes, copyIntoBlock, releaseBlock, takeBlock } from '../sha256-thread.ts';
-import type { Sha256 } from '../sha256-thread.ts';
+
+/** Hashes `block` (file bytes at `position`) and resolves when it may be reused; undefined if it was not taken. */
+export type BlockHasher = (block: Buffer, position: number) => Promise<void> | undefined;
 
 export const writeBlockBytes = blockBytes;
 const blocksInFlight = 4;
@@ -19,7 +23,8 @@ export class BufferedFileWriter {
   private position: number;
   /** End of the bytes whose write has completed (in the page cache: they survive kill -9). */
   writtenUpTo: number;
-  private readonly hash: Sha256 | undefined;
+  private readonly hashBlock: BlockHasher | undefined;
+  private readonly syncBehind: SyncBehind | undefined;
   private current: Buffer = takeBlock();
   private used = 0;
   private readonly free: Buffer[] = [];
@@ -29,9 +34,11 @@ export class BufferedFileWriter {
   private lastFlushAt = Date.now();
 
   /** `gate`: nothing reaches the file before it resolves (the journal must know the validator first). */
-  constructor(file: FileHandle, position: number, gate: Promise<void> = Promise.resolve(), hash?: Sha256) {
+  constructor(file: FileHandle, position: number, options: { gate?: Promise<void>; hashBlock?: BlockHasher; syncBehind?: SyncBehind } = {}) {
+    const gate = options.gate ?? Promise.resolve();
     this.file = file;
-    this.hash = hash;
+    this.hashBlock = options.hashBlock;
+    this.syncBehind = options.syncBehind;
     this.position = position;
     this.writtenUpTo = position;
     this.tail = gate;
@@ -98,8 +105,9 @@ export class BufferedFileWriter {
     // write (ENOSPC…) fails every write queued behind it.
     const write = this.tail.then(() => writeFully(this.file, block, length, position)).then(() => {
       this.writtenUpTo = position + length;
+      this.syncBehind?.wrote(length);
     });
-    const hashed = this.hash?.update(block.subarray(0, length));
+    const hashed = this.hashBlock?.(block.subarray(0, length), position);
     const done = Promise.all([write, hashed])
       .then(() => void this.free.push(block))
       .finally(() => void this.inFlight.splice(this.inFlight.indexOf(done), 1));

@@ -5,8 +5,9 @@
 // on one connection, 0.58–0.69 s on four; see fastConnectionBytesPerSec). Each range resumes on
 // its own; their positions are checkpointed to the journal every second (only bytes already written count), so
 // kill -9 loses at most a second of each range. The file is hashed in order while it
-// downloads (FileHashFollower): each range's bytes are read back from the page cache once
-// everything before them is written, so at the end only the last stretch is left to hash.
+// downloads (FileHashFollower): the range at the hashed front offers its blocks straight from
+// memory (on one connection, all of them); other ranges' bytes are read back from the page
+// cache once everything before them is written, so at the end little is left to hash.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { httpError, statusError } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
 import { isStrongEtag, parseDigestSha256, pumpBody } from './file-download.ts';
 import { FileHashFollower } from '../sha256-thread.ts';
+import { SyncBehind } from '../fs-sync.ts';
 import type { DownloadContext, DownloadResult, DownloadTarget, Validator } from './file-download.ts';
 import { retryDelay } from './retry-policy.ts';
 
@@ -82,6 +84,7 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
   const resumable = ctx.saved && existing === size && ctx.saved.ranges.every((r) => r.end < size);
   const plan: SegmentPlan = resumable ? structuredClone(ctx.saved!) : { validator: {}, ranges: planSegments(size, 1) };
   const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT);
+  const syncBehind = new SyncBehind(() => file.datasync());
   let networkBytes = 0;
   const writers = new Map<SegmentRange, BufferedFileWriter>();
   const checkpoint = async () => {
@@ -97,14 +100,15 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
       await file.truncate(0);
       await file.truncate(size); // sparse until written
     }
+    const hashing = new FileHashFollower(target.partPath, () => writtenPrefix(plan, writers));
+    follower = hashing;
     const fetchers: Array<Promise<void>> = [];
     const fetch = (range: SegmentRange) => {
-      const fetching = fetchRange(target, ctx, file, plan, range, writers, (n) => (networkBytes += n));
+      const fetching = fetchRange(target, ctx, { file, syncBehind, follower: hashing }, plan, range, writers, (n) => (networkBytes += n));
       fetching.catch(() => {}); // collected below
       fetchers.push(fetching);
     };
     plan.ranges.forEach(fetch);
-    follower = new FileHashFollower(target.partPath, () => writtenPrefix(plan, writers));
     const started = Date.now();
     splitter = setInterval(() => {
       const added = maybeSplit(plan, writers, ctx.segments, networkBytes / ((Date.now() - started) / 1000));
@@ -129,6 +133,7 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
     throw error;
   } finally {
     clearInterval(timer);
+    await syncBehind.settled();
     await file.close();
   }
   const expected = target.expectedSha256 ?? plan.validator.digestSha256;
@@ -184,7 +189,7 @@ function sameValidator(known: Validator, headers: Record<string, string | undefi
 }
 
 async function fetchRange(
-  target: DownloadTarget, ctx: SegmentedContext, file: FileHandle, plan: SegmentPlan, range: SegmentRange,
+  target: DownloadTarget, ctx: SegmentedContext, out: { file: FileHandle; syncBehind: SyncBehind; follower: FileHashFollower }, plan: SegmentPlan, range: SegmentRange,
   writers: Map<SegmentRange, BufferedFileWriter>, countNetwork: (n: number) => void,
 ): Promise<void> {
   let failures = 0;
@@ -218,7 +223,7 @@ async function fetchRange(
         res.body.stop();
         throw new SegmentsUnsupportedError(target.url, 'file changed on the server');
       }
-      const writer = new BufferedFileWriter(file, range.pos, ctx.onPlan(plan));
+      const writer = new BufferedFileWriter(out.file, range.pos, { gate: ctx.onPlan(plan), syncBehind: out.syncBehind, hashBlock: (block, position) => out.follower.offer(block, position) });
       writers.set(range, writer);
       try {
         await pumpBody(res, writer, {
