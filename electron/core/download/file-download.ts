@@ -2,7 +2,7 @@
 // streaming, check sizes and checksums. Retrying attempts is the job runner's business.
 import { constants } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { open, stat, truncate, unlink } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { ReelpackError } from '../errors.ts';
 import { hashFileRange, Sha256 } from '../sha256-thread.ts';
@@ -99,14 +99,12 @@ function parseContentRange(value: string | undefined): { start: number; end: num
 }
 
 export async function downloadAttempt(target: DownloadTarget, ctx: DownloadContext): Promise<DownloadResult> {
-  let offset = await fileSize(target.partPath);
   const known = ctx.validator;
   const ifRange = isStrongEtag(known?.etag) ? known.etag : known?.lastModified;
-  // A prefix fetched under no validator, or longer than the file can be, cannot be trusted.
-  if (offset > 0 && (!ifRange || (target.expectedSize !== undefined && offset > target.expectedSize))) {
-    await truncate(target.partPath, 0);
-    offset = 0;
-  }
+  // A prefix fetched under no validator cannot be trusted: without one, start from zero without
+  // looking (most files are new, and each look is a trip through the thread pool).
+  let offset = ifRange ? await fileSize(target.partPath) : 0;
+  if (target.expectedSize !== undefined && offset > target.expectedSize) offset = 0; // longer than the file can be
   // Everything slow happens before the request: once headers arrive, the body must be
   // consumed at once, or bytes that arrive just before a connection drop are lost.
   const carried = ctx.carry?.offset === offset ? ctx.carry.hash : null;
@@ -116,10 +114,16 @@ export async function downloadAttempt(target: DownloadTarget, ctx: DownloadConte
     headers.range = `bytes=${offset}-`;
     headers['if-range'] = ifRange;
   }
-  const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT);
-  const syncBehind = new SyncBehind(() => file.datasync());
+  // Opened (and emptied, when starting from zero) while the request is on its way: both are
+  // done before the answer's head arrives, instead of adding ~1 ms to every file (1000 × 1 MiB).
+  const opening = open(target.partPath, constants.O_RDWR | constants.O_CREAT | (offset === 0 ? constants.O_TRUNC : 0));
+  let file: FileHandle | undefined;
+  const syncBehind = new SyncBehind(() => file!.datasync());
   try {
-    const res = await ctx.http.download(target.url, { headers, signal: ctx.signal });
+    const answer = ctx.http.download(target.url, { headers, signal: ctx.signal });
+    answer.then((res) => opening.catch(() => res.body.stop()), () => {}); // no file: the body is not read
+    file = await opening;
+    const res = await answer;
     const result = await receive(target, ctx, res, offset, file, prefixHash, syncBehind);
     if (carried && ctx.carry) {
       carried.dispose(); // the copy went on from it; nothing resumes from this point again
@@ -132,7 +136,7 @@ export async function downloadAttempt(target: DownloadTarget, ctx: DownloadConte
     throw error;
   } finally {
     await syncBehind.settled();
-    await file.close();
+    await file?.close();
   }
 }
 
@@ -180,9 +184,10 @@ async function receive(
   const hash = offset === 0 ? new Sha256() : prefixHash!;
   const expectedLength = total === undefined ? undefined : total - offset;
   // The journal must hold the validator before any body byte reaches the file.
-  // A 200 replaces whatever the part held. Both happen before the first block is written,
-  // while the body is already being read (nothing may be awaited before the listeners below).
-  const ready = Promise.all([ctx.onValidator(validator), offset === 0 ? file.truncate(0) : undefined]).then(() => {});
+  // A 200 to a range request replaces whatever the part held (a request from zero opened it
+  // empty). Both happen before the first block is written, while the body is already being
+  // read (nothing may be awaited before the listeners below).
+  const ready = Promise.all([ctx.onValidator(validator), offset === 0 && requestedOffset > 0 ? file.truncate(0) : undefined]).then(() => {});
   const writer = new BufferedFileWriter(file, offset, { gate: ready, hashBlock: (block) => hash.update(block), syncBehind });
   let received = 0;
   try {

@@ -173,10 +173,15 @@ export function maybeSplit(plan: SegmentPlan, writers: Map<SegmentRange, Buffere
   return added;
 }
 
-/** End of the written prefix of the file: every range before it is complete. */
+/**
+ * End of the prefix of the file the hash follower may read back: every range before it is
+ * complete. A range's current block is left out: it is offered to the hash once complete.
+ */
 function writtenPrefix(plan: SegmentPlan, writers: Map<SegmentRange, BufferedFileWriter>): number {
   for (const range of plan.ranges) {
-    const written = Math.max(range.pos, writers.get(range)?.writtenUpTo ?? 0);
+    // Not range.pos while a writer runs: checkpoints move it into the current block.
+    const writer = writers.get(range);
+    const written = writer ? writer.completeUpTo : range.pos;
     if (written <= range.end) return written;
   }
   return plan.ranges.at(-1)!.end + 1;
