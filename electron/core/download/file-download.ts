@@ -185,9 +185,12 @@ async function receive(
   const expectedLength = total === undefined ? undefined : total - offset;
   // The journal must hold the validator before any body byte reaches the file.
   // A 200 to a range request replaces whatever the part held (a request from zero opened it
-  // empty). Both happen before the first block is written, while the body is already being
-  // read (nothing may be awaited before the listeners below).
-  const ready = Promise.all([ctx.onValidator(validator), offset === 0 && requestedOffset > 0 ? file.truncate(0) : undefined]).then(() => {});
+  // empty), and is emptied before its new validator is recorded: a crash in between must not
+  // leave the old bytes under the new validator, where a resume would splice onto them. Both
+  // happen before the first block is written, while the body is already being read (nothing
+  // may be awaited before the listeners below).
+  const emptied = offset === 0 && requestedOffset > 0 ? file.truncate(0) : Promise.resolve();
+  const ready = emptied.then(() => ctx.onValidator(validator));
   const writer = new BufferedFileWriter(file, offset, { gate: ready, hashBlock: (block) => hash.update(block), syncBehind });
   let received = 0;
   try {

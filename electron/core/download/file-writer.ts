@@ -38,6 +38,8 @@ export class BufferedFileWriter {
   private readonly inFlight: Promise<void>[] = [];
   /** The last write queued: each starts after the one before it. */
   private tail: Promise<void>;
+  /** The rest of a chunk that is waiting for a free block. */
+  private waiting: Promise<void> | null = null;
   private lastWriteAt = Date.now();
 
   /** `gate`: nothing reaches the file before it resolves (the journal must know the validator first). */
@@ -63,7 +65,10 @@ export class BufferedFileWriter {
       if (this.used === writeBlockBytes) {
         if (this.inFlight.length >= blocksInFlight) {
           const rest = chunk.subarray(offset);
-          return this.inFlight[0]!.then(() => this.write(rest));
+          const resumed = this.inFlight[0]!.then(() => this.write(rest));
+          resumed.catch(() => {}); // the caller gets it; flush() and close() only wait for it
+          this.waiting = resumed;
+          return resumed;
         }
         this.finishBlock();
       }
@@ -93,8 +98,13 @@ export class BufferedFileWriter {
     return Math.min(this.writtenUpTo, this.position);
   }
 
-  /** Writes (and hashes) everything buffered and waits for it. */
+  /**
+   * Writes (and hashes) everything buffered and waits for it. A chunk still waiting for a free
+   * block (its body failed meanwhile) goes in first: every byte that reaches the file is hashed,
+   * so a retry can go on from this hash and the file's size.
+   */
   async flush(): Promise<void> {
+    await this.waiting?.catch(() => {});
     if (this.used > 0) this.finishBlock();
     await this.tail;
     await Promise.all(this.inFlight);
@@ -102,6 +112,7 @@ export class BufferedFileWriter {
 
   /** Gives the blocks back once nothing is in flight; the writer cannot be used afterwards. */
   async close(): Promise<void> {
+    await this.waiting?.catch(() => {});
     await Promise.allSettled([...this.inFlight, ...this.blockWrites]);
     this.free.forEach(releaseBlock);
     this.free.length = 0;

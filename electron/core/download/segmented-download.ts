@@ -102,15 +102,24 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
     }
     const hashing = new FileHashFollower(target.partPath, () => writtenPrefix(plan, writers));
     follower = hashing;
+    // One range failing fails the file: the others stop at once instead of running to their
+    // ends, and no range is started or left running once the file is given up.
+    const stopRanges = new AbortController();
+    const rangeCtx: SegmentedContext = { ...ctx, signal: ctx.signal ? AbortSignal.any([ctx.signal, stopRanges.signal]) : stopRanges.signal };
+    const failures: unknown[] = [];
     const fetchers: Array<Promise<void>> = [];
     const fetch = (range: SegmentRange) => {
-      const fetching = fetchRange(target, ctx, { file, syncBehind, follower: hashing }, plan, range, writers, (n) => (networkBytes += n));
-      fetching.catch(() => {}); // collected below
+      const fetching = fetchRange(target, rangeCtx, { file, syncBehind, follower: hashing }, plan, range, writers, (n) => (networkBytes += n));
+      fetching.catch((error: unknown) => {
+        failures.push(error); // the first is the cause; the rest are the stops it caused
+        stopRanges.abort();
+      });
       fetchers.push(fetching);
     };
     plan.ranges.forEach(fetch);
     const started = Date.now();
     splitter = setInterval(() => {
+      if (stopRanges.signal.aborted) return;
       const added = maybeSplit(plan, writers, ctx.segments, networkBytes / ((Date.now() - started) / 1000));
       if (added.length === 0) return;
       // The shortened range must be on record before a new range writes into what it gave up.
@@ -119,12 +128,9 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
       for (const range of added) fetch(range);
     }, splitProbeMs);
     // New fetchers may join while waiting: settle until none is left running.
-    for (let settled = 0; settled < fetchers.length; settled = fetchers.length) {
-      const results = await Promise.allSettled(fetchers);
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    }
+    for (let settled = 0; settled < fetchers.length; settled = fetchers.length) await Promise.allSettled(fetchers);
     clearInterval(splitter);
+    if (failures.length > 0) throw failures[0];
     sha256 = await follower.finish(size);
   } catch (error) {
     clearInterval(splitter);

@@ -2,9 +2,11 @@
 // to the source, or be reported failed with a clear reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runJob } from '../../../electron/core/jobs/job-runner.ts';
+import { downloadAttempt } from '../../../electron/core/download/file-download.ts';
+import { HttpClient } from '../../../electron/core/download/http-client.ts';
 import type { JobOptions } from '../../../electron/core/jobs/job-runner.ts';
 import type { JobEvent } from '../../../electron/core/jobs/job-events.ts';
 import { sampleVideo, startDemoServer } from '../../servers/demo-server.ts';
@@ -140,4 +142,28 @@ test('redirect loops and redirects to other schemes fail clearly', async () => {
   const ftp = await withFaults(() => ({ kind: 'redirect', location: 'file:///etc/passwd' }));
   assert.match(ftp.summary.failed[0]?.reason ?? '', /non-http URL/);
   assert.equal(ftp.log.length, 1, 'not retried');
+});
+
+test('a 200 answer to a Range request empties the part before its new validator is recorded', async () => {
+  // kill -9 between the two must never leave old bytes under the new validator: a resume
+  // would then splice the new file onto them.
+  const demo = await startDemoServer({ count: 1, size: 300_000, faults: () => ({ kind: 'ignore-range' }) });
+  const dir = await tempDir();
+  const http = new HttpClient({ stallTimeoutMs: 10_000 });
+  try {
+    const partPath = join(dir.path, 'f.part');
+    await writeFile(partPath, Buffer.alloc(100_000, 0x78)); // a prefix fetched under an older version
+    const sizesWhenRecorded: number[] = [];
+    const result = await downloadAttempt({ url: `${demo.url}/outputs/result_0001.mp4`, partPath }, {
+      http, validator: { etag: '"older"' }, onBytes: () => {},
+      onValidator: async () => void sizesWhenRecorded.push((await stat(partPath)).size),
+    });
+    assert.deepEqual(sizesWhenRecorded, [0]);
+    assert.ok((await readFile(partPath)).equals(demo.files[0]!.data));
+    assert.equal(result.sha256, demo.files[0]!.sha256);
+  } finally {
+    await http.close();
+    await demo.close();
+    await dir.remove();
+  }
 });

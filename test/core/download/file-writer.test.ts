@@ -75,3 +75,36 @@ test('a full piece is written before its block is complete; nothing is written b
     await dir.remove();
   }
 });
+
+test('a chunk still waiting for a free block when the body fails is written and hashed by flush(), not after it', async () => {
+  const dir = await tempDir();
+  try {
+    const path = join(dir.path, 'out.bin');
+    const file = await open(path, 'w');
+    const hashed: Buffer[] = [];
+    // A busy hashing thread: every block is held ~10 ms, so all blocks are soon in flight.
+    const writer = new BufferedFileWriter(file, 0, {
+      hashBlock: (block) => {
+        hashed.push(Buffer.from(block));
+        return sleep(10);
+      },
+    });
+    const data = randomBytes(8 * writeBlockBytes);
+    let given = 0;
+    let waiting: Promise<void> | undefined;
+    while (!waiting) {
+      waiting = writer.write(data.subarray(given, given + maxWriteBytes));
+      given += maxWriteBytes;
+    }
+    // The body fails here (its consumer is told while that wait is pending): flush and close.
+    await writer.flush();
+    await writer.close();
+    await file.close();
+    await waiting;
+    const onDisk = await readFile(path);
+    assert.ok(onDisk.equals(data.subarray(0, given)), `the file holds every byte given (${onDisk.length} of ${given})`);
+    assert.ok(Buffer.concat(hashed).equals(onDisk), 'the hash covers exactly the bytes in the file');
+  } finally {
+    await dir.remove();
+  }
+});

@@ -93,6 +93,26 @@ test('maybeSplit cuts the range with most left, beyond what its connection recei
   for (let i = 1; i < 5; i++) assert.equal(slow.ranges[i]!.start, slow.ranges[i - 1]!.end + 1, 'still contiguous');
 });
 
+test('when one range fails for good, the other ranges stop at once instead of running to their ends', async () => {
+  const size = 12 * 1024 * 1024;
+  // The split ranges are refused (404, not retried); the first range is then 1/4 of the file.
+  const demo = await startDemoServer({
+    count: 1, size, rateBytesPerSec: 2_000_000,
+    faults: (req) => (/^bytes=[1-9]/.test(req.headers.range ?? '') ? { kind: 'status', status: 404 } : undefined),
+  });
+  const dir = await tempDir();
+  try {
+    const summary = await runJob(options(demo.url, dir.path), () => {});
+    assert.equal(summary.ok, false);
+    assert.match(summary.failed[0]?.reason ?? '', /HTTP 404/, JSON.stringify(summary));
+    // Split after ~0.5 MB; running on to its new end would have sent about 3.4 MB.
+    assert.ok(demo.bytesSent() < 1_500_000, `the first range went on after the failure: ${demo.bytesSent()} bytes sent`);
+  } finally {
+    await demo.close();
+    await dir.remove();
+  }
+});
+
 test('cancelled mid-way, the next run resumes every range where it stopped', async () => {
   const log: NonNullable<DemoServerOptions['log']> = [];
   const demo = await startDemoServer({ count: 1, size, log, rateBytesPerSec: 300_000 });
