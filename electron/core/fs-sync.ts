@@ -1,5 +1,6 @@
 // Making writes durable: the one place files and folders are fsynced.
-import { open } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /** fsync through a new descriptor: it flushes the file's data however it was written. */
 export async function syncFile(path: string): Promise<void> {
@@ -11,12 +12,26 @@ export async function syncFile(path: string): Promise<void> {
   }
 }
 
-/** fsync a folder so a rename or a new file in it survives a power cut. */
+/** fsync a folder so a rename or a new file in it survives a power cut. Best effort: not possible on Windows, where a rename is still atomic. */
 export async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r').catch(() => null);
   if (!handle) return;
   await handle.sync().catch(() => {}); // not supported on every platform (Windows)
   await handle.close();
+}
+
+/** Replaces `path` with `text` so that a crash leaves the old or the new file whole, never half of one: temp file, fsync, rename, fsync of the folder. */
+export async function replaceFileDurably(path: string, text: string): Promise<void> {
+  const temp = `${path}.tmp`;
+  const file = await open(temp, 'w');
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temp, path);
+  await syncDir(dirname(path));
 }
 
 /** Bytes written between two background fdatasyncs (see SyncBehind). */

@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { OutputFile } from '../jobs/job-events.ts';
+import { replaceFileDurably } from '../fs-sync.ts';
 
 export const bundleStateFile = 'bundle-state.json';
 
@@ -45,28 +46,6 @@ export async function loadBundleState(stateDir: string): Promise<BundleState | n
 
 export async function saveBundleState(stateDir: string, state: BundleState): Promise<void> {
   await fs.mkdir(stateDir, { recursive: true });
-  const target = path.join(stateDir, bundleStateFile);
-  const temp = `${target}.tmp`;
-  const fh = await fs.open(temp, 'w');
-  try {
-    await fh.writeFile(`${JSON.stringify(state, null, 1)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(temp, target);
-  await syncFolder(stateDir);
+  await replaceFileDurably(path.join(stateDir, bundleStateFile), `${JSON.stringify(state, null, 1)}\n`);
 }
 
-/** Makes a rename in `dir` durable. Not possible on Windows (EPERM/EISDIR): the rename is still atomic there. */
-export async function syncFolder(dir: string): Promise<void> {
-  let fh: fs.FileHandle | undefined;
-  try {
-    fh = await fs.open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // best effort
-  } finally {
-    await fh?.close();
-  }
-}

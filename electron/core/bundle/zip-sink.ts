@@ -16,7 +16,8 @@ import type { OutputSink, SinkContext, VerifiedFile } from '../jobs/output-sink.
 import { safeRelativePath } from '../names/safe-path.ts';
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
 import { archiveFileName, chooseFreeBase, defaultArchiveBase, renameNoOverwrite, splitArchivePath } from './archive-naming.ts';
-import { loadBundleState, saveBundleState, syncFolder } from './bundle-state.ts';
+import { loadBundleState, saveBundleState } from './bundle-state.ts';
+import { syncDir } from '../fs-sync.ts';
 import type { BundleState, FinishedVolume } from './bundle-state.ts';
 import { shouldCompress } from './compression-policy.ts';
 import { forkZipWorker } from './fork-zip-worker.ts';
@@ -358,7 +359,7 @@ class ZipSink implements OutputSink {
     });
     await saveBundleState(this.ctx.stateDir, this.state);
     await renameNoOverwrite(volume.partPath, finalPath);
-    await syncFolder(this.state.dir);
+    await syncDir(this.state.dir);
     this.current = null;
     for (const file of files) this.held.set(file.id, file.sha256);
     this.bytesBefore += volume.plan.bytes;

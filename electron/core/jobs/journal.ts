@@ -2,10 +2,10 @@
 // <out>/.reelpack/; each line is one fact (job header, the frozen selection, a file's
 // validator, a file done or failed). kill -9 can tear only the last line, which is ignored.
 // On reopen the journal is compacted: rewritten to a temp file, fsynced, renamed.
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDir } from '../fs-sync.ts';
+import { replaceFileDurably } from '../fs-sync.ts';
 import type { ResultItem, SourceKind } from '../sources/source-types.ts';
 import type { Validator } from '../download/file-download.ts';
 import type { SegmentPlan } from '../download/segmented-download.ts';
@@ -134,16 +134,7 @@ export class Journal {
     for (const fact of state.done?.values() ?? []) lines.push(fact);
     for (const [i, reason] of state.failed ?? []) lines.push({ t: 'failed', i, reason });
     const path = journalPath(stateDir);
-    const temp = `${path}.tmp`;
-    const file = await open(temp, 'w');
-    try {
-      await file.writeFile(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-    await syncDir(stateDir);
+    await replaceFileDurably(path, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
     return new Journal(await open(path, 'a'));
   }
 
