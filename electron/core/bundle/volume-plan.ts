@@ -30,6 +30,8 @@ function trailerEntries(manifestBytes: number, checksumsBytes: number): LayoutEn
 
 export class VolumePlan {
   readonly files: PlannedFile[] = [];
+  /** The same files by entry name: looked up once per entry (a scan each was quadratic in the batch). */
+  private readonly byName = new Map<string, PlannedFile>();
   /** Source bytes planned. */
   bytes = 0;
   private readonly model = new ZipSizeModel();
@@ -70,6 +72,13 @@ export class VolumePlan {
     this.manifestBytes += cost.manifest;
     this.checksumsBytes += cost.checksums;
     this.bytes += file.size;
-    this.files.push({ file, compress });
+    const planned = { file, compress };
+    this.files.push(planned);
+    this.byName.set(file.safePath, planned);
+  }
+
+  /** The planned file whose entry name is `name`. */
+  fileNamed(name: string): PlannedFile | undefined {
+    return this.byName.get(name);
   }
 }

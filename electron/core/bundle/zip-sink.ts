@@ -312,7 +312,7 @@ class ZipSink implements OutputSink {
     const volume = this.current;
     if (archiveId !== volume?.archiveId) return;
     volume.crcs.set(name, crc32);
-    const planned = volume.plan.files.find((p) => p.file.safePath === name);
+    const planned = volume.plan.fileNamed(name);
     if (planned) this.ctx.emit({ type: 'file', id: planned.file.id, name, state: 'zipped', size: planned.file.size });
     if (volume.crcs.size === volume.plan.files.length) volume.allRead?.();
   }

@@ -207,6 +207,7 @@ async function loadOrCreateJob(
 async function createArchiveSink(options: JobOptions, state: JobState, outDir: string, stateDir: string, emit: (e: JobEvent) => void, signal: AbortSignal): Promise<OutputSink | null> {
   if (state.header.mode === 'folder') return null;
   const { createZipSink } = await import('../bundle/zip-sink.ts');
+  let itemsById: Map<string, JobItem> | undefined;
   return createZipSink(
     { outDir, stateDir, source: { url: state.header.source, kind: state.header.kind }, emit, signal },
     {
@@ -218,9 +219,11 @@ async function createArchiveSink(options: JobOptions, state: JobState, outDir: s
       // Staged copies of files safely inside a finished, verified volume are not needed any more.
       onReleased: (ids) => {
         if (state.header.mode !== 'zip') return;
-        const released = new Set(ids);
-        for (const item of state.items) {
-          if (released.has(item.id) && isHttpSource(item.url)) void unlink(stagedPath(stateDir, item)).catch(() => {});
+        // By id, not a scan of every item: a rerun releases already archived files one by one.
+        itemsById ??= new Map(state.items.map((item) => [item.id, item]));
+        for (const id of ids) {
+          const item = itemsById.get(id);
+          if (item && isHttpSource(item.url)) void unlink(stagedPath(stateDir, item)).catch(() => {});
         }
       },
     },
