@@ -2,14 +2,16 @@
 // take the next ready one. A retrying file waits without holding a download slot.
 
 export class WorkQueue<T> {
-  private readonly ready: T[] = [];
+  /** Items not taken yet start at `head`: shift() on a 100 000-item array copies the rest each time (3.4 s in all). */
+  private readonly ready: Array<T | undefined>;
+  private head = 0;
   private readonly waiting: Array<{ item: T; at: number }> = [];
   private active = 0;
   private readonly sleepers = new Set<() => void>();
   private closed = false;
 
   constructor(items: Iterable<T>) {
-    this.ready.push(...items);
+    this.ready = Array.from(items); // not push(...items): ~130 000 arguments overflow the stack
   }
 
   /** The next item to work on, or null when nothing is left (or the queue was closed). */
@@ -22,8 +24,9 @@ export class WorkQueue<T> {
         this.active++;
         return this.waiting.splice(due, 1)[0]!.item;
       }
-      const next = this.ready.shift();
-      if (next !== undefined) {
+      if (this.head < this.ready.length) {
+        const next = this.ready[this.head] as T;
+        this.ready[this.head++] = undefined; // taken: not kept alive by the queue
         this.active++;
         return next;
       }
@@ -56,7 +59,7 @@ export class WorkQueue<T> {
   }
 
   get pending(): number {
-    return this.ready.length + this.waiting.length;
+    return this.ready.length - this.head + this.waiting.length;
   }
 
   close(): void {

@@ -74,6 +74,14 @@ function withSuffix(segment: string, n: number): string {
 export class UniquePathAllocator {
   private readonly files = new Set<string>();
   private readonly folders = new Set<string>();
+  /**
+   * The next suffix to try for a path already seen (its collision key), for file names and
+   * folder names apart: the k-th "output.mp4" starts at " (k)" instead of trying every
+   * number below it again (100 000 files of one name would otherwise take ~5e9 lookups).
+   * Names are never released, so the numbers skipped stay taken.
+   */
+  private readonly nextFileSuffix = new Map<string, number>();
+  private readonly nextFolderSuffix = new Map<string, number>();
 
   /** Marks a path as taken (e.g. "manifest.json" in an archive, or a path restored from a journal). */
   reserve(path: string): void {
@@ -84,20 +92,26 @@ export class UniquePathAllocator {
     const segments = safeRelativePath(name, fallback).split('/');
     // Folders first: a folder segment that collides with a taken file gets a suffix.
     for (let i = 0; i < segments.length - 1; i++) {
-      const prefix = segments.slice(0, i + 1).join('/');
-      if (!this.files.has(collisionKey(prefix))) continue;
-      let n = 2;
+      const prefixKey = collisionKey(segments.slice(0, i + 1).join('/'));
+      if (!this.files.has(prefixKey)) continue;
+      let n = this.nextFolderSuffix.get(prefixKey) ?? 2;
       const original = segments[i]!;
       do {
         segments[i] = `${original} (${n++})`;
       } while (this.files.has(collisionKey(segments.slice(0, i + 1).join('/'))));
+      this.nextFolderSuffix.set(prefixKey, n);
     }
     const last = segments.length - 1;
     const original = segments[last]!;
     let candidate = segments.join('/');
-    for (let n = 2; this.isTaken(candidate); n++) {
-      segments[last] = withSuffix(original, n);
-      candidate = segments.join('/');
+    if (this.isTaken(candidate)) {
+      const key = collisionKey(candidate);
+      let n = this.nextFileSuffix.get(key) ?? 2;
+      do {
+        segments[last] = withSuffix(original, n++);
+        candidate = segments.join('/');
+      } while (this.isTaken(candidate));
+      this.nextFileSuffix.set(key, n);
     }
     this.claim(candidate);
     return candidate;

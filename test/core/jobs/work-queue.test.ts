@@ -1,0 +1,32 @@
+// The download queue with batches of the size users have: every item once, in order, and a
+// retrying item comes back after its delay without holding a slot.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkQueue } from '../../../electron/core/jobs/work-queue.ts';
+
+test('300 000 items: every one is taken once, in order (the constructor once overflowed the stack at ~130 000)', async () => {
+  const count = 300_000;
+  const queue = new WorkQueue(Array.from({ length: count }, (_, i) => i));
+  assert.equal(queue.pending, count);
+  let expected = 0;
+  for (let item = await queue.take(); item !== null; item = await queue.take()) {
+    assert.equal(item, expected++);
+    queue.finish();
+  }
+  assert.equal(expected, count);
+  assert.equal(queue.pending, 0);
+});
+
+test('an item given back for a retry is taken again after its delay, after the ready ones', async () => {
+  const queue = new WorkQueue(['a', 'b']);
+  const first = await queue.take();
+  queue.retryLater(first!, 30);
+  assert.equal(queue.pending, 2);
+  assert.equal(await queue.take(), 'b');
+  queue.finish();
+  const started = Date.now();
+  assert.equal(await queue.take(), 'a');
+  assert.ok(Date.now() - started >= 20, 'not before its delay');
+  queue.finish();
+  assert.equal(await queue.take(), null);
+});
