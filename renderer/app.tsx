@@ -29,7 +29,9 @@ function merge(view: JobView, change: Events['job']): JobView {
     files = new Map(view.files);
     for (const f of change.files) files.set(f.id, f as FileRow);
   }
-  return { ...view, job: change.job, progress: change.progress, bundle: change.bundle, warnings: change.warnings, summary: change.summary, files };
+  // Events carry only the warnings that are new since the last one.
+  const warnings = change.warnings.length ? [...view.warnings, ...change.warnings] : view.warnings;
+  return { ...view, job: change.job, progress: change.progress, bundle: change.bundle, warnings, summary: change.summary, files };
 }
 
 export function App({ client }: { client: AppClient }) {

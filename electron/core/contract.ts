@@ -131,7 +131,10 @@ export interface JobRecord {
   filesTotal: number;
   bytesTotal: number;
   failedCount: number;
+  /** The job's archives. */
   outputs: OutputFile[];
+  /** Files saved loose in outDir (folder and both modes): counted, not listed, as a batch can hold 100 000. */
+  looseFiles: number;
   error: ContractError | null;
 }
 
@@ -179,7 +182,7 @@ export type CommandResult<K extends CommandName> = Commands[K]['result'];
 // ---------- events (main → UI) ----------
 
 export interface Events {
-  /** A job changed: its record, progress, and only the files that changed since the last event. */
+  /** A job changed: its record, progress, and only the files and warnings that changed or came since the last event. */
   job: { job: JobRecord; progress: JobProgress; bundle: BundleProgress | null; files: FileRow[]; warnings: string[]; summary: JobSummary | null };
   settings: Settings;
 }

@@ -30,8 +30,8 @@ async function copyText(text: string): Promise<void> {
 export function DoneScreen({ job, summary, onOpenFolder, onShow, onNew }: DoneScreenProps) {
   const { t } = useI18n();
   const [copied, setCopied] = useState<string | null>(null);
-  const archives = job.outputs.filter((o) => /\.zip$/i.test(o.path));
-  const loose = job.outputs.length - archives.length;
+  const archives = job.outputs;
+  const loose = job.looseFiles;
   const files = summary?.files ?? job.filesTotal;
   const bytes = summary?.bytes ?? job.bytesTotal;
 

@@ -27,6 +27,19 @@ const stateTone: Record<FileRow['state'], Tone> = {
 
 const stateOrder: Record<FileRow['state'], number> = { downloading: 0, retrying: 1, failed: 2, queued: 3, verified: 4, zipped: 5, done: 6 };
 
+/**
+ * The rows in display order — what is happening now first, then what needs attention, then
+ * what waits, then what is finished — with a count per state. One pass into per-state groups,
+ * not a sort: this runs on every job event, and sorting 100 000 rows took ~30 ms each time.
+ */
+function groupByState(rows: Iterable<FileRow>): { files: FileRow[]; counts: Partial<Record<FileRow['state'], number>> } {
+  const groups: FileRow[][] = Object.keys(stateOrder).map(() => []);
+  for (const row of rows) groups[stateOrder[row.state]]!.push(row);
+  const counts: Partial<Record<FileRow['state'], number>> = {};
+  for (const group of groups) if (group.length > 0) counts[group[0]!.state] = group.length;
+  return { files: groups.flat(), counts };
+}
+
 export function fileStateLabel(t: Translate, f: FileRow): string {
   switch (f.state) {
     case 'downloading':
@@ -53,13 +66,7 @@ const rowHeight = 40;
 export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: ProgressScreenProps) {
   const { t, locale } = useI18n();
   const [confirming, setConfirming] = useState(false);
-  // What is happening now first, then what needs attention, then what waits, then what is finished.
-  const files = useMemo(() => [...job.files.values()].sort((a, b) => stateOrder[a.state] - stateOrder[b.state]), [job.files]);
-  const counts = useMemo(() => {
-    const c: Partial<Record<FileRow['state'], number>> = {};
-    for (const f of files) c[f.state] = (c[f.state] ?? 0) + 1;
-    return c;
-  }, [files]);
+  const { files, counts } = useMemo(() => groupByState(job.files.values()), [job.files]);
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: files.length, getScrollElement: () => scrollRef.current, estimateSize: () => rowHeight, overscan: 10 });
 

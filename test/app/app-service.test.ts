@@ -2,7 +2,7 @@
 // against the demo server on 127.0.0.1: connect, folders, a whole job, history, interrupted
 // jobs offered after a restart, and the limits on what it opens.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -125,6 +125,42 @@ test('a whole job: zip written, history kept, folder opened, outputs only', asyn
   await app.close();
   const history = JSON.parse(await readFile(path.join(config, 'jobs.json'), 'utf8')) as { jobs: { record: { status: string } }[] };
   assert.equal(history.jobs[0]!.record.status, 'done');
+});
+
+test('both mode: the record lists the archive and counts the loose files; each warning is sent once', async () => {
+  const app = await service(path.join(tmp, 'both'));
+  const c = await app.connect({ url: demo.url });
+  const outDir = path.join(tmp, 'both-out');
+  const warningsSent: string[] = [];
+  const off = app.subscribe((name, payload) => {
+    if (name === 'job') warningsSent.push(...(payload as Events['job']).warnings);
+  });
+  const snap = await app.startJob({ source: c.source, outDir, mode: 'both', zipName: 'batch.zip', onlyNew: false, selectIds: c.items.slice(0, 5).map((i) => i.id) });
+  const done = await waitForStatus(app, snap.job.id, ['done', 'failed']);
+  off();
+  assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
+  assert.deepEqual(done.job.outputs.map((o) => path.basename(o.path)), ['batch.zip']);
+  assert.equal(done.job.looseFiles, 5);
+  const full = await app.getJob({ jobId: snap.job.id });
+  assert.ok(full.warnings.length > 0, 'the listing skipped the results still processing');
+  assert.deepEqual(warningsSent, full.warnings, 'events carry each warning once, in order');
+  await app.close();
+});
+
+test('a history written before looseFiles existed is read with its loose files counted, not listed', async () => {
+  const config = path.join(tmp, 'old-history');
+  const record = {
+    id: 'old-1', source: demo.url, outDir: path.join(tmp, 'old-out'), mode: 'both', zipName: 'a.zip', status: 'done',
+    createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', filesTotal: 2, bytesTotal: 2, failedCount: 0, error: null,
+    outputs: [{ path: 'a.zip', size: 1, sha256: 'x' }, { path: 'one.mp4', size: 1, sha256: 'y' }, { path: 'two.mp4', size: 1, sha256: 'z' }],
+  };
+  await mkdir(config, { recursive: true });
+  await writeFile(path.join(config, 'jobs.json'), JSON.stringify({ jobs: [{ record, args: { source: demo.url, outDir: record.outDir, mode: 'both', onlyNew: false } }] }));
+  const app = await service(config);
+  const [job] = await app.listJobs({});
+  assert.deepEqual(job?.outputs.map((o) => o.path), ['a.zip']);
+  assert.equal(job?.looseFiles, 2);
+  await app.close();
 });
 
 test('a job stopped by quitting is offered as interrupted on the next launch, and resumes', async () => {

@@ -10,6 +10,7 @@ import type {
   Events,
   FolderCheck,
   JobRecord,
+  JobProgress,
   JobSnapshot,
   Locale,
   ResultRow,
@@ -53,7 +54,8 @@ export interface AppServiceOptions {
 export interface AppService extends ContractHandlers {
   subscribe(listener: EventListener): () => void;
   /** Jobs that are downloading right now (for quit confirmation, power blocker, taskbar). */
-  activeJobs(): JobSnapshot[];
+  /** Jobs running now, with their progress (not their file rows: this runs on every job event). */
+  activeJobs(): { jobId: string; progress: JobProgress }[];
   /** Pauses every running job (their journals keep them resumable) and stops. */
   close(): Promise<void>;
 }
@@ -154,6 +156,12 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
   const saved = await readJsonFile<{ jobs?: StoredJob[] }>(path.join(configDir, 'jobs.json'), {});
   for (const entry of saved.jobs ?? []) {
     if (!entry?.record?.id || !entry.args) continue;
+    // Records written before looseFiles existed listed every loose file among the outputs.
+    if (typeof entry.record.looseFiles !== 'number') {
+      const outputs = Array.isArray(entry.record.outputs) ? entry.record.outputs : [];
+      entry.record.outputs = outputs.filter((o) => /\.zip$/i.test(o.path));
+      entry.record.looseFiles = outputs.length - entry.record.outputs.length;
+    }
     const status = entry.record.status;
     if (status === 'running' || status === 'pausing' || status === 'interrupted' || status === 'paused') {
       const state = await engine.readJobState(entry.record.outDir).catch(() => null);
@@ -250,6 +258,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
           bytesTotal: 0,
           failedCount: 0,
           outputs: [],
+          looseFiles: 0,
           error: null,
         },
         args: { source: args.source, outDir: check.path, mode: args.mode, zipName, volumeSize: args.volumeSize, selectIds: args.selectIds, onlyNew: Boolean(args.onlyNew) },
@@ -323,7 +332,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       return () => listeners.delete(listener);
     },
     activeJobs() {
-      return [...sessions.values()].filter((s) => isActive(s.record.status)).map((s) => s.snapshot());
+      return [...sessions.values()].filter((s) => isActive(s.record.status)).map((s) => ({ jobId: s.record.id, progress: s.currentProgress }));
     },
     async close() {
       const running = [...sessions.values()].filter((s) => s.isRunning);

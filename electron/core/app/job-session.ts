@@ -1,6 +1,6 @@
 // One job as the app sees it: runs the engine's runJob (again) for start, resume and retry,
 // folds its events into a snapshot, and reports changes at a bounded rate.
-import type { BundleProgress, FileRow, JobProgress, JobRecord, JobSnapshot, JobStatus } from '../contract.ts';
+import type { BundleProgress, FileRow, JobProgress, JobRecord, JobSnapshot, JobStatus, OutputFile } from '../contract.ts';
 import { toContractError } from '../contract.ts';
 import type { JobEvent, JobSummary } from '../jobs/job-events.ts';
 import type { Engine, JobOptions } from './engine.ts';
@@ -22,6 +22,10 @@ export class JobSession {
   private progress: JobProgress = { ...emptyProgress };
   private bundle: BundleProgress | null = null;
   private warnings: string[] = [];
+  /** Warnings already sent: each event carries only the new ones. */
+  private warningsSent = 0;
+  /** Paths in record.outputs, so each output is checked once (a scan each was quadratic). */
+  private readonly outputPaths: Set<string>;
   private summary: JobSummary | null = null;
   private controller: AbortController | null = null;
   private running: Promise<void> | null = null;
@@ -40,6 +44,7 @@ export class JobSession {
     queued?: { id: string; name: string; size: number | null }[];
   }) {
     this.record = init.record;
+    this.outputPaths = new Set(init.record.outputs.map((o) => o.path));
     this.engine = init.engine;
     this.options = init.options;
     this.onChange = init.onChange;
@@ -53,6 +58,10 @@ export class JobSession {
     return { job: { ...this.record }, progress: { ...this.progress }, bundle: this.bundle, files: [...this.files.values()], warnings: [...this.warnings], summary: this.summary };
   }
 
+  get currentProgress(): JobProgress {
+    return { ...this.progress };
+  }
+
   get isRunning(): boolean {
     return this.running !== null;
   }
@@ -63,6 +72,7 @@ export class JobSession {
     this.summary = null;
     this.bundle = null;
     this.warnings = [];
+    this.warningsSent = 0;
     this.record.error = null;
     // A retry re-queues what failed; the engine re-reports every file it handles.
     for (const row of this.files.values()) {
@@ -179,8 +189,8 @@ export class JobSession {
       case 'bundle':
         this.bundle = { state: event.state, path: event.path ?? null, bytesDone: event.bytesDone ?? null, bytesTotal: event.bytesTotal ?? null };
         break;
-      case 'output':
-        if (!this.record.outputs.some((o) => o.path === event.path)) this.record.outputs.push({ path: event.path, size: event.size, sha256: event.sha256 });
+      case 'output': // only archives are reported one by one
+        this.addOutput({ path: event.path, size: event.size, sha256: event.sha256 });
         break;
       case 'warning':
         this.warnings.push(event.message);
@@ -188,11 +198,14 @@ export class JobSession {
       case 'summary':
         this.summary = event;
         this.record.failedCount = event.failed.length;
-        for (const o of event.outputs) if (!this.record.outputs.some((x) => x.path === o.path)) this.record.outputs.push(o);
-        for (const f of event.failed) {
+        // The summary's outputs are the archives (already reported) and every loose file.
+        this.record.looseFiles = event.outputs.filter((o) => !this.outputPaths.has(o.path)).length;
+        if (event.failed.length > 0) {
+          const reasons = new Map(event.failed.map((f) => [f.name, f.reason]));
           for (const row of this.files.values()) {
-            if (row.name === f.name && row.state !== 'failed') {
-              this.files.set(row.id, { ...row, state: 'failed', reason: f.reason });
+            const reason = reasons.get(row.name);
+            if (reason !== undefined && row.state !== 'failed') {
+              this.files.set(row.id, { ...row, state: 'failed', reason });
               this.changed.add(row.id);
             }
           }
@@ -202,6 +215,12 @@ export class JobSession {
         break;
     }
     this.scheduleFlush();
+  }
+
+  private addOutput(output: OutputFile): void {
+    if (this.outputPaths.has(output.path)) return;
+    this.outputPaths.add(output.path);
+    this.record.outputs.push(output);
   }
 
   private setStatus(status: JobStatus): void {
@@ -224,8 +243,10 @@ export class JobSession {
       if (row) files.push(row);
     }
     this.changed.clear();
+    const warnings = this.warnings.slice(this.warningsSent);
+    this.warningsSent = this.warnings.length;
     this.onChange(
-      { job: { ...this.record, outputs: [...this.record.outputs] }, progress: { ...this.progress }, bundle: this.bundle, files, warnings: [...this.warnings], summary: this.summary },
+      { job: { ...this.record, outputs: [...this.record.outputs] }, progress: { ...this.progress }, bundle: this.bundle, files, warnings, summary: this.summary },
       statusChanged,
     );
   }
