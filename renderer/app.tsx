@@ -29,8 +29,10 @@ function merge(view: JobView, change: Events['job']): JobView {
     files = new Map(view.files);
     for (const f of change.files) files.set(f.id, f as FileRow);
   }
-  // Events carry only the warnings that are new since the last one.
-  const warnings = change.warnings.length ? [...view.warnings, ...change.warnings] : view.warnings;
+  // Events carry the warnings from index warningsFrom on (the rest the view has already).
+  const warnings = change.warnings.length === 0 && change.warningsFrom === view.warnings.length
+    ? view.warnings
+    : [...view.warnings.slice(0, change.warningsFrom), ...change.warnings];
   return { ...view, job: change.job, progress: change.progress, bundle: change.bundle, warnings, summary: change.summary, files };
 }
 

@@ -182,8 +182,12 @@ export type CommandResult<K extends CommandName> = Commands[K]['result'];
 // ---------- events (main → UI) ----------
 
 export interface Events {
-  /** A job changed: its record, progress, and only the files and warnings that changed or came since the last event. */
-  job: { job: JobRecord; progress: JobProgress; bundle: BundleProgress | null; files: FileRow[]; warnings: string[]; summary: JobSummary | null };
+  /**
+   * A job changed: its record, progress, and only the files that changed since the last event.
+   * `warnings` are the job's warnings from index `warningsFrom` on: keep the first
+   * `warningsFrom` you have and append these (0 with none: the job started over).
+   */
+  job: { job: JobRecord; progress: JobProgress; bundle: BundleProgress | null; files: FileRow[]; warnings: string[]; warningsFrom: number; summary: JobSummary | null };
   settings: Settings;
 }
 export type EventName = keyof Events;

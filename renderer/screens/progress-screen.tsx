@@ -34,7 +34,7 @@ const stateOrder: Record<FileRow['state'], number> = { downloading: 0, retrying:
  */
 function groupByState(rows: Iterable<FileRow>): { files: FileRow[]; counts: Partial<Record<FileRow['state'], number>> } {
   const groups: FileRow[][] = Object.keys(stateOrder).map(() => []);
-  for (const row of rows) groups[stateOrder[row.state]]!.push(row);
+  for (const row of rows) groups[stateOrder[row.state] ?? stateOrder.queued]!.push(row); // a state this UI does not know waits with the queued
   const counts: Partial<Record<FileRow['state'], number>> = {};
   for (const group of groups) if (group.length > 0) counts[group[0]!.state] = group.length;
   return { files: groups.flat(), counts };

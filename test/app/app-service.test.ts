@@ -127,23 +127,39 @@ test('a whole job: zip written, history kept, folder opened, outputs only', asyn
   assert.equal(history.jobs[0]!.record.status, 'done');
 });
 
-test('both mode: the record lists the archive and counts the loose files; each warning is sent once', async () => {
+test('both mode: the record lists the archive and counts the loose files; warnings add up without repeats', async () => {
   const app = await service(path.join(tmp, 'both'));
   const c = await app.connect({ url: demo.url });
   const outDir = path.join(tmp, 'both-out');
-  const warningsSent: string[] = [];
+  // As the UI applies events: keep the first warningsFrom warnings, append the new ones.
+  const apply = (list: string[], e: Events['job']) => [...list.slice(0, e.warningsFrom), ...e.warnings];
+  let fromStart: string[] = [];
+  let fromMidway: string[] | null = null;
+  let jobId = '';
+  const events: Events['job'][] = [];
   const off = app.subscribe((name, payload) => {
-    if (name === 'job') warningsSent.push(...(payload as Events['job']).warnings);
+    if (name !== 'job') return;
+    const e = payload as Events['job'];
+    events.push(e);
+    fromStart = apply(fromStart, e);
+    if (fromMidway) fromMidway = apply(fromMidway, e);
   });
   const snap = await app.startJob({ source: c.source, outDir, mode: 'both', zipName: 'batch.zip', onlyNew: false, selectIds: c.items.slice(0, 5).map((i) => i.id) });
-  const done = await waitForStatus(app, snap.job.id, ['done', 'failed']);
+  jobId = snap.job.id;
+  fromStart = [...snap.warnings];
+  // A second view opens the job midway (a snapshot may hold warnings not sent yet).
+  while (events.length === 0) await new Promise((r) => setTimeout(r, 5));
+  fromMidway = [...(await app.getJob({ jobId })).warnings];
+  const done = await waitForStatus(app, jobId, ['done', 'failed']);
   off();
   assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
   assert.deepEqual(done.job.outputs.map((o) => path.basename(o.path)), ['batch.zip']);
   assert.equal(done.job.looseFiles, 5);
-  const full = await app.getJob({ jobId: snap.job.id });
+  const full = await app.getJob({ jobId });
   assert.ok(full.warnings.length > 0, 'the listing skipped the results still processing');
-  assert.deepEqual(warningsSent, full.warnings, 'events carry each warning once, in order');
+  assert.deepEqual(fromStart, full.warnings);
+  assert.deepEqual(fromMidway, full.warnings);
+  assert.equal(events.reduce((n, e) => n + e.warnings.length, 0), full.warnings.length, 'each warning is sent once, not again with every event');
   await app.close();
 });
 
@@ -161,6 +177,11 @@ test('a history written before looseFiles existed is read with its loose files c
   assert.deepEqual(job?.outputs.map((o) => o.path), ['a.zip']);
   assert.equal(job?.looseFiles, 2);
   await app.close();
+  // A damaged record (an output that is not an object) is read, not fatal.
+  await writeFile(path.join(config, 'jobs.json'), JSON.stringify({ jobs: [{ record: { ...record, outputs: [null, { path: 'b.zip', size: 1, sha256: 'x' }] }, args: { source: demo.url, outDir: record.outDir, mode: 'both', onlyNew: false } }] }));
+  const again = await service(config);
+  assert.deepEqual((await again.listJobs({}))[0]?.outputs.map((o) => o.path), ['b.zip']);
+  await again.close();
 });
 
 test('a job stopped by quitting is offered as interrupted on the next launch, and resumes', async () => {

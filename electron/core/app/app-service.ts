@@ -156,12 +156,12 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
   const saved = await readJsonFile<{ jobs?: StoredJob[] }>(path.join(configDir, 'jobs.json'), {});
   for (const entry of saved.jobs ?? []) {
     if (!entry?.record?.id || !entry.args) continue;
-    // Records written before looseFiles existed listed every loose file among the outputs.
-    if (typeof entry.record.looseFiles !== 'number') {
-      const outputs = Array.isArray(entry.record.outputs) ? entry.record.outputs : [];
-      entry.record.outputs = outputs.filter((o) => /\.zip$/i.test(o.path));
-      entry.record.looseFiles = outputs.length - entry.record.outputs.length;
-    }
+    // A damaged history must not stop the app: only well-formed outputs are kept. Records
+    // written before looseFiles existed listed every loose file among the outputs (a loose
+    // file named *.zip is then taken for an archive, as the Done screen did then).
+    const outputs = (Array.isArray(entry.record.outputs) ? entry.record.outputs : []).filter((o) => typeof o?.path === 'string');
+    entry.record.outputs = typeof entry.record.looseFiles === 'number' ? outputs : outputs.filter((o) => /\.zip$/i.test(o.path));
+    if (typeof entry.record.looseFiles !== 'number') entry.record.looseFiles = outputs.length - entry.record.outputs.length;
     const status = entry.record.status;
     if (status === 'running' || status === 'pausing' || status === 'interrupted' || status === 'paused') {
       const state = await engine.readJobState(entry.record.outDir).catch(() => null);

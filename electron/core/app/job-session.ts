@@ -1,12 +1,12 @@
 // One job as the app sees it: runs the engine's runJob (again) for start, resume and retry,
 // folds its events into a snapshot, and reports changes at a bounded rate.
-import type { BundleProgress, FileRow, JobProgress, JobRecord, JobSnapshot, JobStatus, OutputFile } from '../contract.ts';
+import type { BundleProgress, Events, FileRow, JobProgress, JobRecord, JobSnapshot, JobStatus, OutputFile } from '../contract.ts';
 import { toContractError } from '../contract.ts';
 import type { JobEvent, JobSummary } from '../jobs/job-events.ts';
 import type { Engine, JobOptions } from './engine.ts';
 
-/** What a job's listeners receive: the whole snapshot, as the contract's event carries it. */
-export type JobChange = JobSnapshot;
+/** What a job's listeners receive: the contract's job event. */
+export type JobChange = Events['job'];
 
 const emptyProgress: JobProgress = { bytesDone: 0, bytesTotal: 0, sizesKnown: false, filesDone: 0, filesTotal: 0, speed: 0, etaSeconds: null };
 const activeStatuses: readonly JobStatus[] = ['running', 'pausing', 'cancelling'];
@@ -22,7 +22,7 @@ export class JobSession {
   private progress: JobProgress = { ...emptyProgress };
   private bundle: BundleProgress | null = null;
   private warnings: string[] = [];
-  /** Warnings already sent: each event carries only the new ones. */
+  /** Warnings already sent: each event carries only the new ones (and where they start). */
   private warningsSent = 0;
   /** Paths in record.outputs, so each output is checked once (a scan each was quadratic). */
   private readonly outputPaths: Set<string>;
@@ -198,8 +198,9 @@ export class JobSession {
       case 'summary':
         this.summary = event;
         this.record.failedCount = event.failed.length;
-        // The summary's outputs are the archives (already reported) and every loose file.
-        this.record.looseFiles = event.outputs.filter((o) => !this.outputPaths.has(o.path)).length;
+        // The summary's outputs are the archives (already reported) and every loose file; a run
+        // that stopped early reports none, and the count from the last complete one stays.
+        if (event.outputs.length > 0) this.record.looseFiles = event.outputs.filter((o) => !this.outputPaths.has(o.path)).length;
         if (event.failed.length > 0) {
           const reasons = new Map(event.failed.map((f) => [f.name, f.reason]));
           for (const row of this.files.values()) {
@@ -243,10 +244,13 @@ export class JobSession {
       if (row) files.push(row);
     }
     this.changed.clear();
-    const warnings = this.warnings.slice(this.warningsSent);
+    const warningsFrom = this.warningsSent;
     this.warningsSent = this.warnings.length;
     this.onChange(
-      { job: { ...this.record, outputs: [...this.record.outputs] }, progress: { ...this.progress }, bundle: this.bundle, files, warnings, summary: this.summary },
+      {
+        job: { ...this.record, outputs: [...this.record.outputs] }, progress: { ...this.progress }, bundle: this.bundle, files,
+        warnings: this.warnings.slice(warningsFrom), warningsFrom, summary: this.summary,
+      },
       statusChanged,
     );
   }

@@ -2,6 +2,9 @@
 // them and rebuilds only the unfinished one. Written atomically: temp file, fsync, rename,
 // fsync of the folder. A volume is recorded only after its archive is renamed and fsynced,
 // and its staged files are released only after that record is durable.
+// Each volume's file list is written once, to a file of its own: with the lists inline, every
+// volume rewrote the lists of all volumes before it (100 000 files in 1 250 volumes: ~13 GB
+// of JSON per job).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { OutputFile } from '../jobs/job-events.ts';
@@ -21,7 +24,8 @@ export interface FinishedVolume {
 }
 
 export interface BundleState {
-  version: 1;
+  /** 2: file lists in files of their own; 1 (earlier runs): inline, still read. */
+  version: 1 | 2;
   /** Folder and base name of the set, fixed by the first run (the default name holds a time). */
   dir: string;
   base: string;
@@ -29,6 +33,16 @@ export interface BundleState {
   volumes: FinishedVolume[];
   /** Set by finish(): the job's archives are all written. */
   outputs?: OutputFile[] | undefined;
+}
+
+/** A finished volume as bundle-state.json holds it: its file list is in `filesFile`. */
+type StoredVolume = Omit<FinishedVolume, 'files'> & { files?: FinishedVolume['files']; filesFile?: string };
+
+/** Volumes whose file list is already on disk (loaded, or saved by this process). */
+const listsOnDisk = new WeakSet<FinishedVolume>();
+
+function filesFileName(index: number): string {
+  return `bundle-volume-${index + 1}.json`;
 }
 
 export async function loadBundleState(stateDir: string): Promise<BundleState | null> {
@@ -39,13 +53,29 @@ export async function loadBundleState(stateDir: string): Promise<BundleState | n
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  const state = JSON.parse(text) as BundleState;
-  if (state.version !== 1 || !Array.isArray(state.volumes)) throw new Error(`unknown bundle state in ${stateDir}`);
-  return state;
+  const stored = JSON.parse(text) as Omit<BundleState, 'volumes'> & { volumes: StoredVolume[] };
+  if ((stored.version !== 1 && stored.version !== 2) || !Array.isArray(stored.volumes)) throw new Error(`unknown bundle state in ${stateDir}`);
+  const volumes: FinishedVolume[] = [];
+  for (const { filesFile, files, ...volume } of stored.volumes) {
+    const list = files ?? (JSON.parse(await fs.readFile(path.join(stateDir, filesFile ?? ''), 'utf8')) as FinishedVolume['files']);
+    const loaded = { ...volume, files: list };
+    if (!files) listsOnDisk.add(loaded);
+    volumes.push(loaded);
+  }
+  return { ...stored, version: 2, volumes };
 }
 
 export async function saveBundleState(stateDir: string, state: BundleState): Promise<void> {
   await fs.mkdir(stateDir, { recursive: true });
-  await replaceFileDurably(path.join(stateDir, bundleStateFile), `${JSON.stringify(state, null, 1)}\n`);
+  const volumes: StoredVolume[] = [];
+  for (const [index, { files, ...volume }] of state.volumes.entries()) {
+    const filesFile = filesFileName(index);
+    const finished = state.volumes[index]!;
+    if (!listsOnDisk.has(finished)) {
+      await replaceFileDurably(path.join(stateDir, filesFile), JSON.stringify(files));
+      listsOnDisk.add(finished);
+    }
+    volumes.push({ ...volume, filesFile });
+  }
+  await replaceFileDurably(path.join(stateDir, bundleStateFile), `${JSON.stringify({ ...state, version: 2, volumes }, null, 1)}\n`);
 }
-

@@ -175,7 +175,7 @@ class ZipSink implements OutputSink {
         ? splitArchivePath(this.ctx.outDir, this.options.zipName)
         : { dir: this.ctx.outDir, base: defaultArchiveBase(this.ctx.source) };
       await fs.mkdir(dir, { recursive: true });
-      this.state = { version: 1, dir, base: await chooseFreeBase(dir, base), volumeSize: this.limit, volumes: [] };
+      this.state = { version: 2, dir, base: await chooseFreeBase(dir, base), volumeSize: this.limit, volumes: [] };
       await saveBundleState(this.ctx.stateDir, this.state);
     }
     for (const volume of this.state.volumes) {

@@ -75,13 +75,13 @@ export class UniquePathAllocator {
   private readonly files = new Set<string>();
   private readonly folders = new Set<string>();
   /**
-   * The next suffix to try for a path already seen (its collision key), for file names and
-   * folder names apart: the k-th "output.mp4" starts at " (k)" instead of trying every
-   * number below it again (100 000 files of one name would otherwise take ~5e9 lookups).
-   * Names are never released, so the numbers skipped stay taken.
+   * The next suffix to try for a file path already seen (its collision key): the k-th
+   * "output.mp4" starts at " (k)" instead of trying every number below it again (100 000
+   * files of one name would otherwise take ~5e9 lookups). Names are never released, so the
+   * numbers skipped stay taken. Not for folders: every file under a renamed folder must land
+   * in the same "Season (2)", so its search starts at 2 each time.
    */
   private readonly nextFileSuffix = new Map<string, number>();
-  private readonly nextFolderSuffix = new Map<string, number>();
 
   /** Marks a path as taken (e.g. "manifest.json" in an archive, or a path restored from a journal). */
   reserve(path: string): void {
@@ -92,14 +92,13 @@ export class UniquePathAllocator {
     const segments = safeRelativePath(name, fallback).split('/');
     // Folders first: a folder segment that collides with a taken file gets a suffix.
     for (let i = 0; i < segments.length - 1; i++) {
-      const prefixKey = collisionKey(segments.slice(0, i + 1).join('/'));
-      if (!this.files.has(prefixKey)) continue;
-      let n = this.nextFolderSuffix.get(prefixKey) ?? 2;
+      const prefix = segments.slice(0, i + 1).join('/');
+      if (!this.files.has(collisionKey(prefix))) continue;
+      let n = 2;
       const original = segments[i]!;
       do {
         segments[i] = `${original} (${n++})`;
       } while (this.files.has(collisionKey(segments.slice(0, i + 1).join('/'))));
-      this.nextFolderSuffix.set(prefixKey, n);
     }
     const last = segments.length - 1;
     const original = segments[last]!;

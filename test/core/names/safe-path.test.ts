@@ -65,3 +65,10 @@ test('20 000 files of one name get " (2)" … " (20000)" in order, skipping numb
   assert.equal(names.at(-1), 'output (20001).mp4');
   assert.equal(new Set(names.map((n) => n.toLowerCase())).size, names.length);
 });
+
+test('files of a folder whose name a file took stay together in one renamed folder', () => {
+  const paths = new UniquePathAllocator();
+  assert.equal(paths.allocate('Season'), 'Season');
+  assert.equal(paths.allocate('Season/ep1.mp4'), 'Season (2)/ep1.mp4');
+  assert.equal(paths.allocate('Season/ep2.mp4'), 'Season (2)/ep2.mp4');
+});

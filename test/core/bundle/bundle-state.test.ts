@@ -1,0 +1,57 @@
+// The bundle state: finished volumes survive a restart, each volume's file list is written
+// once (not again with every later volume), and states written by earlier versions still load.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bundleStateFile, loadBundleState, saveBundleState } from '../../../electron/core/bundle/bundle-state.ts';
+import type { BundleState, FinishedVolume } from '../../../electron/core/bundle/bundle-state.ts';
+import { tempDir } from '../../helpers/servers.ts';
+
+function volume(n: number, files: number): FinishedVolume {
+  return {
+    volume: n, fileName: `set.part${n}.zip`, size: 1000 * n, sha256: `${n}`.repeat(64).slice(0, 64), bytes: 900 * n,
+    files: Array.from({ length: files }, (_, i) => ({ id: `v${n}-${i}`, path: `clip ${n}-${i}.mp4`, sha256: 'a'.repeat(64) })),
+  };
+}
+
+test('each volume\'s file list is written once; the state file stays small; all of it loads back', async () => {
+  const dir = await tempDir();
+  try {
+    const state: BundleState = { version: 2, dir: '/out', base: 'set', volumeSize: 1e9, volumes: [] };
+    await saveBundleState(dir.path, state);
+    state.volumes.push(volume(1, 500));
+    await saveBundleState(dir.path, state);
+    const firstList = await stat(join(dir.path, 'bundle-volume-1.json'));
+    for (let n = 2; n <= 4; n++) {
+      state.volumes.push(volume(n, 500));
+      await saveBundleState(dir.path, state);
+    }
+    state.outputs = state.volumes.map((v) => ({ path: v.fileName, size: v.size, sha256: v.sha256 }));
+    await saveBundleState(dir.path, state);
+    const again = await stat(join(dir.path, 'bundle-volume-1.json'));
+    assert.equal(again.mtimeMs, firstList.mtimeMs, 'volume 1\'s list was not written again');
+    assert.equal(again.ino, firstList.ino);
+    const main = await readFile(join(dir.path, bundleStateFile), 'utf8');
+    assert.ok(!main.includes('clip 1-0.mp4') && main.length < 4000, `no file lists inline (${main.length} bytes)`);
+    assert.deepEqual(await loadBundleState(dir.path), state);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a state written with the lists inline (version 1) loads, and the next save moves them out', async () => {
+  const dir = await tempDir();
+  try {
+    const old = { version: 1, dir: '/out', base: 'set', volumeSize: 1e9, volumes: [volume(1, 3), volume(2, 2)] };
+    await writeFile(join(dir.path, bundleStateFile), JSON.stringify(old));
+    const loaded = await loadBundleState(dir.path);
+    assert.deepEqual(loaded?.volumes, old.volumes);
+    loaded!.volumes.push(volume(3, 1));
+    await saveBundleState(dir.path, loaded!);
+    assert.deepEqual((await loadBundleState(dir.path))?.volumes, [...old.volumes, volume(3, 1)]);
+    assert.ok(!(await readFile(join(dir.path, bundleStateFile), 'utf8')).includes('clip 1-0.mp4'));
+  } finally {
+    await dir.remove();
+  }
+});
