@@ -9,7 +9,7 @@ import { shouldCompress } from '../../../electron/core/bundle/compression-policy
 import { parseSize } from '../../../electron/core/units.ts';
 import { deflateBound, ZipSizeModel } from '../../../electron/core/bundle/zip-layout.ts';
 import { readCentralDirectory } from '../../../electron/core/bundle/zip-reader.ts';
-import { assertNativeCrc, yazl } from '../../../electron/core/bundle/yazl-native-crc.ts';
+import { assertLinearPump, assertNativeCrc, yazl } from '../../../electron/core/bundle/yazl-native-crc.ts';
 import { makeTempDir } from './bundle-test-kit.ts';
 
 async function yazlOutput(build: (zip: InstanceType<typeof yazl.ZipFile>) => void): Promise<Buffer> {
@@ -77,4 +77,24 @@ test('parseSize reads k/m/g/t as powers of 1024 and rejects junk', () => {
 test('media is stored, everything else deflated', () => {
   for (const name of ['a.mp4', 'x/B.MOV', 'c.webm', 'd.mp3', 'e.jpg', 'f.png', 'g.zip', 'h.7z', 'i.gz']) assert.equal(shouldCompress(name), false, name);
   for (const name of ['a.json', 'b.txt', 'c.srt', 'd.wav', 'noext', '.hidden']) assert.equal(shouldCompress(name), true, name);
+});
+
+test('yazl is patched to write its next entry without rescanning them all, and 20 000 entries come out whole and in order', async () => {
+  assertLinearPump();
+  const names = Array.from({ length: 20_000 }, (_, i) => `clip ${i}.mp4`);
+  const out = await yazlOutput((zip) => {
+    for (const [i, name] of names.entries()) zip.addReadStream(Readable.from([Buffer.from(`${i}`)]), name, { compress: false, size: `${i}`.length });
+  });
+  const dir = await makeTempDir('many');
+  try {
+    const file = path.join(dir, 'many.zip');
+    await fs.writeFile(file, out);
+    const fh = await fs.open(file);
+    const { entries } = await readCentralDirectory(fh, out.length);
+    await fh.close();
+    assert.deepEqual(entries.map((e) => e.name), names);
+    assert.ok(entries.every((e, i) => e.crc32 === zlib.crc32(Buffer.from(`${i}`))));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
