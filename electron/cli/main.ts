@@ -1,6 +1,7 @@
 // The `reelpack` command line, on the same engine as the app. Exit codes: 0 all complete,
 // 1 some files failed for good (the rest kept), 2 usage errors and unusable sources,
 // 130 interrupted (the job is saved; run the same command again to resume).
+import '../core/small-heap.ts'; // first: before anything fills the heap
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../core/errors.ts';

@@ -1,6 +1,7 @@
 // Zip worker entry. Runs under Electron's utilityProcess.fork (process.parentPort) and under
 // Node's child_process.fork (process.send); imports nothing from Electron. Each archive is
 // written by ZipArchiveWriter; this file only speaks the protocol.
+import '../core/small-heap.ts'; // first: before anything fills the heap
 import { ZipArchiveWriter } from '../core/bundle/zip-writer.ts';
 import { toReelpackError } from '../core/errors.ts';
 import type { ZipWorkerReply, ZipWorkerRequest } from './zip-protocol.ts';
