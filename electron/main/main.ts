@@ -1,5 +1,6 @@
 // Electron main: one window on app://reelpack, the contract over IPC, the engine in this
 // process and the zip worker in a utilityProcess. Everything else lives in core/ (plain Node).
+import '../core/small-heap.ts'; // first: the engine runs in this process too
 import { app, BrowserWindow, dialog, safeStorage, shell } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
