@@ -88,12 +88,13 @@ test('copyIntoBlock puts the bytes at the offset, once, and leaves the rest of t
 test('FileHashFollower takes offered blocks only at the hashed front, reads the rest back, and gives the file\'s SHA-256', async () => {
   const dir = await tempDir();
   const block = takeBlock();
+  let follower: FileHashFollower | undefined;
   try {
     const data = randomBytes(5 * blockBytes + 4321);
     const path = join(dir.path, 'data.bin');
     const file = await open(path, 'w');
     let written = 0;
-    const follower = new FileHashFollower(path, () => written);
+    follower = new FileHashFollower(path, () => written);
     const piece = (i: number) => data.subarray(i * blockBytes, Math.min(data.length, (i + 1) * blockBytes));
     const writePiece = async (i: number) => {
       await file.write(piece(i), 0, piece(i).length, i * blockBytes);
@@ -125,6 +126,27 @@ test('FileHashFollower takes offered blocks only at the hashed front, reads the 
     assert.equal(await follower.finish(data.length), sha256(data));
     assert.equal(follower.offer(block.subarray(0, 10), data.length), undefined, 'nothing is taken after finish');
   } finally {
+    await follower?.stop(); // a failed assertion must not leave it polling
+    releaseBlock(block);
+    await dir.remove();
+  }
+});
+
+test('FileHashFollower refuses an offer while it is reading the file back, even one at the hashed front', async () => {
+  const dir = await tempDir();
+  const block = takeBlock();
+  let follower: FileHashFollower | undefined;
+  try {
+    const data = randomBytes(8 * blockBytes);
+    const path = join(dir.path, 'data.bin');
+    await writeFile(path, data);
+    // Everything is written already: the follower starts reading at once, from byte 0.
+    follower = new FileHashFollower(path, () => data.length);
+    copyIntoBlock(block, data.subarray(0, blockBytes), 0);
+    assert.equal(follower.offer(block.subarray(0, blockBytes), 0), undefined, 'those bytes are being read back: taking them too would hash them twice');
+    assert.equal(await follower.finish(data.length), sha256(data));
+  } finally {
+    await follower?.stop(); // a failed assertion must not leave it polling
     releaseBlock(block);
     await dir.remove();
   }
