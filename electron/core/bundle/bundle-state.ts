@@ -3,8 +3,8 @@
 // fsync of the folder. A volume is recorded only after its archive is renamed and fsynced,
 // and its staged files are released only after that record is durable.
 // Each volume's file list is written once, to a file of its own: with the lists inline, every
-// volume rewrote the lists of all volumes before it (100 000 files in 1 250 volumes: ~13 GB
-// of JSON per job).
+// volume rewrote (and fsynced) the lists of all volumes before it, quadratic in the volumes
+// (estimated, not run: 100 000 files in 1 250 volumes would write ~13 GB of JSON per job).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { OutputFile } from '../jobs/job-events.ts';
@@ -57,7 +57,8 @@ export async function loadBundleState(stateDir: string): Promise<BundleState | n
   if ((stored.version !== 1 && stored.version !== 2) || !Array.isArray(stored.volumes)) throw new Error(`unknown bundle state in ${stateDir}`);
   const volumes: FinishedVolume[] = [];
   for (const { filesFile, files, ...volume } of stored.volumes) {
-    const list = files ?? (JSON.parse(await fs.readFile(path.join(stateDir, filesFile ?? ''), 'utf8')) as FinishedVolume['files']);
+    if (!files && !filesFile) throw new Error(`bundle state in ${stateDir} has no file list for ${volume.fileName}`);
+    const list = files ?? (JSON.parse(await fs.readFile(path.join(stateDir, filesFile!), 'utf8')) as FinishedVolume['files']);
     const loaded = { ...volume, files: list };
     if (!files) listsOnDisk.add(loaded);
     volumes.push(loaded);

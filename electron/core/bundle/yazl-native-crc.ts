@@ -10,10 +10,10 @@
 //
 // The patch (patches/yazl+3.3.1.patch, applied by patch-package at `npm install`): yazl looks
 // for the next entry to write by scanning its entry list from the start every time, which is
-// quadratic in the entries: 25 000 small files spent 3.7 s there, 100 000 would take about a
-// minute. The patch resumes the scan where it stopped (entries finish in order). The same fix
-// is proposed upstream (thejoshwolfe/yazl pull request 91, open); drop the patch once a release
-// has it. A private function cannot be swapped from outside, hence a patch and not a swap.
+// quadratic in the entries: 25 000 small files spent 3.7 s there (profiled), and the time grows
+// with the square of the count. The patch resumes the scan where it stopped (entries finish in
+// order). The same fix is proposed upstream (thejoshwolfe/yazl pull request 91, open); drop
+// the patch once a release has it. A private function cannot be swapped from outside, hence a patch and not a swap.
 // `assertLinearPump()` fails when the patch is missing.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -55,3 +55,14 @@ test('a state written with the lists inline (version 1) loads, and the next save
     await dir.remove();
   }
 });
+
+test('a state that names no file list for a volume is refused with a message naming it', async () => {
+  const dir = await tempDir();
+  try {
+    const { files: _files, ...headerOnly } = volume(1, 2);
+    await writeFile(join(dir.path, bundleStateFile), JSON.stringify({ version: 2, dir: '/out', base: 'set', volumeSize: 1e9, volumes: [headerOnly] }));
+    await assert.rejects(loadBundleState(dir.path), /no file list for set\.part1\.zip/);
+  } finally {
+    await dir.remove();
+  }
+});
