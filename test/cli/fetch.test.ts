@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -121,6 +122,13 @@ test('Ctrl-C stops with exit 130 and the same command resumes', async () => {
       const env = { REELPACK_HOME: join(dir, 'home') };
       const first = startCli(args, env);
       while (demo.bytesSent() < 500_000) await sleep(20);
+      // The launcher re-executes itself in place with one malloc arena (bin/reelpack.js): the
+      // same pid, and the zip worker inherits the setting.
+      const arenaLimit = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((v) => v.startsWith('MALLOC_ARENA_MAX='));
+      const workers = readFileSync(`/proc/${first.child.pid}/task/${first.child.pid}/children`, 'utf8').trim().split(' ').filter(Boolean);
+      assert.equal(arenaLimit(first.child.pid!), 'MALLOC_ARENA_MAX=1');
+      assert.equal(workers.length, 1, 'the zip worker runs');
+      assert.equal(arenaLimit(Number(workers[0])), 'MALLOC_ARENA_MAX=1');
       first.child.kill('SIGINT');
       const stopped = await first.done;
       assert.equal(stopped.code, 130, stopped.stderr);
