@@ -5,18 +5,22 @@
 // build/build-cli.ts) while that is newer than every source file, else the TypeScript
 // sources directly (type stripping), so an edit is never shadowed by a stale bundle.
 //
-// On Linux it also starts that Node with MALLOC_ARENA_MAX=1. glibc gives each thread that
-// allocates an arena of its own (up to 8 per core: the hashing thread, libuv's and V8's) and
-// keeps what each frees. With one arena the CLI and its zip worker (which inherits the
+// On Linux a fetch that zips also starts that Node with MALLOC_ARENA_MAX=1. glibc gives each
+// thread that allocates an arena of its own (up to 8 per core: the hashing thread, libuv's and
+// V8's) and keeps what each frees. With one arena the CLI and its zip worker (which inherits the
 // environment) peaked 16 MB lower on 1000 × 1 MiB end to end (tree PSS 135 instead of 151 MB,
 // means of 6 alternated runs; 142 with two arenas), at the same speed. glibc reads the variable
-// only at start, hence a re-exec (~20 ms). Electron's processes use Chromium's allocator instead.
+// only at start, hence a re-exec in place (~20 ms). Folder mode (one process, ~90 MB) skips it:
+// there the re-exec and the shared arena made 40 × 8 MiB ~5 % slower (8 alternated runs).
+// Electron's processes use Chromium's allocator instead.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const major = Number(process.versions.node.split('.')[0]);
-const limitArenas = process.platform === 'linux' && process.env.MALLOC_ARENA_MAX === undefined;
+const args = process.argv.slice(2);
+const runsZipWorker = args[0] === 'fetch' && !args.some((arg, i) => arg === '--mode=folder' || (arg === '--mode' && args[i + 1] === 'folder'));
+const limitArenas = process.platform === 'linux' && runsZipWorker && process.env.MALLOC_ARENA_MAX === undefined;
 const env = limitArenas ? { ...process.env, MALLOC_ARENA_MAX: '1' } : process.env;
 if (major < 24) {
   const bundledNode = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
@@ -24,7 +28,7 @@ if (major < 24) {
     process.stderr.write(`reelpack: needs Node 24 or newer (this is ${process.version}); run "npm install" in the project folder first\n`);
     process.exit(2);
   }
-  const child = spawn(bundledNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env });
+  const child = spawn(bundledNode, [fileURLToPath(import.meta.url), ...args], { stdio: 'inherit', env });
   // The terminal sends Ctrl-C to both processes; let the child decide how to stop.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)));
