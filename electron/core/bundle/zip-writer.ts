@@ -6,11 +6,13 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { FileHashFollower } from '../sha256-thread.ts';
 import { noteConsumedBytes } from '../gc-pacer.ts';
 import { SyncBehind, syncFile } from '../fs-sync.ts';
+import { PooledFileReader, releaseChunk } from './pooled-file-reader.ts';
 import { ReadBehindCheck } from './read-behind-check.ts';
 import { verifyWrittenArchive } from './verify-archive.ts';
 import type { ExpectedEntry } from './verify-archive.ts';
@@ -44,6 +46,7 @@ export interface WriterHooks {
   onError(error: ReelpackError): void;
 }
 
+// DEFLATE sources (STORE sources read into pooled 1 MiB chunks, see pooled-file-reader.ts).
 const readChunk = 1024 * 1024; // 16× Node's default: fewer trips through yazl's stream chain
 const minReadChunk = 16 * 1024;
 // Two read chunks. 8 MiB let ~8 chunks queue, long enough for minor GCs to promote them:
@@ -62,7 +65,8 @@ export class ZipArchiveWriter {
   /** Every entry in archive order; a file's CRC-32 is filled in once its source is read. */
   private readonly written: ExpectedEntry[] = [];
   private entriesRead = 0;
-  private activeSource: fs.ReadStream | null = null;
+  private activeSource: Readable | null = null;
+  private readonly writeOut: (chunk: Buffer) => void;
   private failure: ReelpackError | null = null;
   private teardown: Promise<void> | null = null;
   private bytesIn = 0;
@@ -90,12 +94,20 @@ export class ZipArchiveWriter {
     this.hashFollower = new FileHashFollower(partPath, () => this.out.bytesWritten, (block, position) => this.readBehind.push(block, position));
     this.out.on('error', (error) => this.fail(toReelpackError(error)));
     this.zip.on('error', (error: Error) => this.fail(new ReelpackError('ZIP_FAILED', `zip error: ${error.message}`, { cause: error })));
+    // Piped by hand, not with pipe(): each write's callback gives a pooled source chunk back
+    // (releaseChunk ignores yazl's own buffers). Writes complete in order.
     const output = this.zip.outputStream as NodeJS.ReadableStream & NodeJS.EventEmitter;
-    output.on('data', (chunk: Buffer) => {
+    this.writeOut = (chunk: Buffer) => {
       this.bytesOut += chunk.length;
       this.syncBehind.wrote(chunk.length);
-    });
-    output.pipe(this.out);
+      const more = this.out.write(chunk, (error) => {
+        if (!error) releaseChunk(chunk);
+      });
+      if (!more) output.pause();
+    };
+    output.on('data', this.writeOut);
+    this.out.on('drain', () => output.resume());
+    output.once('end', () => this.out.end());
   }
 
   add(entry: WriterEntry): void {
@@ -109,10 +121,12 @@ export class ZipArchiveWriter {
     });
   }
 
-  private openSource(entry: WriterEntry, record: ExpectedEntry): fs.ReadStream {
+  private openSource(entry: WriterEntry, record: ExpectedEntry): Readable {
     // A small file gets a small buffer: every read allocates one of highWaterMark bytes, and
     // 1 MiB for each of 25 000 files of 2 KB kept V8's collector busy for 8 of 33 s.
-    const source = fs.createReadStream(entry.sourcePath, { highWaterMark: Math.min(readChunk, Math.max(entry.size + 1, minReadChunk)) });
+    const source = entry.compress
+      ? fs.createReadStream(entry.sourcePath, { highWaterMark: Math.min(readChunk, Math.max(entry.size + 1, minReadChunk)) })
+      : new PooledFileReader(entry.sourcePath);
     this.activeSource = source;
     let crc = 0;
     let bytes = 0;
@@ -124,10 +138,10 @@ export class ZipArchiveWriter {
       crc = crc32Chunk(chunk, crc);
       bytes += chunk.length;
       this.bytesIn += chunk.length;
-      noteConsumedBytes(chunk.length);
+      if (entry.compress) noteConsumedBytes(chunk.length); // pooled chunks leave no garbage
       this.reportProgress(false);
     });
-    source.on('error', (error) => {
+    source.on('error', (error: Error) => {
       this.fail(new ReelpackError('ZIP_FAILED', `cannot read ${entry.name}: ${error.message}`, { cause: error }));
     });
     source.on('end', () => {
@@ -206,7 +220,9 @@ export class ZipArchiveWriter {
     if (this.progressTimer) clearTimeout(this.progressTimer);
     const hashStopped = this.hashFollower.stop();
     this.activeSource?.destroy();
-    (this.zip.outputStream as NodeJS.ReadableStream).unpipe(this.out);
+    const output = this.zip.outputStream as NodeJS.ReadableStream;
+    output.off('data', this.writeOut);
+    output.pause();
     this.out.destroy();
     await this.outClosed.catch(() => {});
     await hashStopped;
