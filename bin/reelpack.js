@@ -10,11 +10,12 @@
 // V8's) and keeps what each frees. With one arena the CLI and its zip worker (which inherits the
 // environment) peaked 16 MB lower on 1000 × 1 MiB end to end (tree PSS 135 instead of 151 MB,
 // means of 6 alternated runs; 142 with two arenas), at the same speed. glibc reads the variable
-// only at start, hence a re-exec in place (~20 ms). Folder mode (one process, ~90 MB) skips it:
+// only at start, hence a re-exec in place (~20 ms; NODE_OPTIONS preloads run again, and
+// --inspect-brk stops twice). Folder mode (one process, ~90 MB) skips it:
 // there the re-exec and the shared arena made 40 × 8 MiB ~5 % slower (8 alternated runs).
 // Electron's processes use Chromium's allocator instead.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const major = Number(process.versions.node.split('.')[0]);
@@ -33,15 +34,26 @@ if (major < 24) {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)));
 } else {
-  if (limitArenas && typeof process.execve === 'function') {
+  // Node 24 aborts the process (it does not throw) when the execve call itself fails, so the
+  // binary is checked first; what throws (a permission model, no execve) only skips the limit.
+  if (limitArenas && typeof process.execve === 'function' && isExecutable(process.execPath)) {
     try {
       process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], env);
     } catch {
-      // experimental in Node 24; without it the CLI only uses more memory
+      // runs without the limit: more memory, nothing else
     }
   }
   const bundle = fileURLToPath(new URL('../dist/cli/reelpack.mjs', import.meta.url));
   await import(bundleIsFresh(bundle) ? bundle : '../electron/cli/main.ts');
+}
+
+function isExecutable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function newestSource(dir) {

@@ -120,7 +120,7 @@ test('Ctrl-C stops with exit 130 and the same command resumes', async () => {
       const out = join(dir, 'out');
       const args = ['fetch', demo.url, '--out', out, '--json', '--zip', 'batch.zip'];
       const env = { REELPACK_HOME: join(dir, 'home') };
-      const first = startCli(args, env);
+      const first = startCli(args, { ...env, MALLOC_ARENA_MAX: undefined }); // a preset value is left alone
       while (demo.bytesSent() < 500_000) await sleep(20);
       // The launcher re-executes itself in place with one malloc arena (bin/reelpack.js): the
       // same pid, and the zip worker inherits the setting.

@@ -36,7 +36,8 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}, options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+/** `env` is added to this process's environment; an undefined value removes a variable. */
+export function startCli(args: string[], env: Record<string, string | undefined> = {}, options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
   const child = spawn(process.execPath, [reelpackBin, ...args], { cwd: options.cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -54,6 +55,6 @@ export function startCli(args: string[], env: Record<string, string> = {}, optio
   return { child, done };
 }
 
-export function runCli(args: string[], env?: Record<string, string>): Promise<CliResult> {
+export function runCli(args: string[], env?: Record<string, string | undefined>): Promise<CliResult> {
   return startCli(args, env).done;
 }

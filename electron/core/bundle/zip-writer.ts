@@ -12,7 +12,7 @@ import { ReelpackError, toReelpackError } from '../errors.ts';
 import { FileHashFollower } from '../sha256-thread.ts';
 import { noteConsumedBytes } from '../gc-pacer.ts';
 import { SyncBehind, syncFile } from '../fs-sync.ts';
-import { PooledFileReader, releaseChunk } from './pooled-file-reader.ts';
+import { PooledFileReader, pooledReadMinBytes, releaseChunk } from './pooled-file-reader.ts';
 import { ReadBehindCheck } from './read-behind-check.ts';
 import { verifyWrittenArchive } from './verify-archive.ts';
 import type { ExpectedEntry } from './verify-archive.ts';
@@ -46,7 +46,8 @@ export interface WriterHooks {
   onError(error: ReelpackError): void;
 }
 
-// DEFLATE sources (STORE sources read into pooled 1 MiB chunks, see pooled-file-reader.ts).
+// DEFLATE and small sources (larger STORE sources are read into pooled 1 MiB chunks, see
+// pooled-file-reader.ts).
 const readChunk = 1024 * 1024; // 16× Node's default: fewer trips through yazl's stream chain
 const minReadChunk = 16 * 1024;
 // Two read chunks. 8 MiB let ~8 chunks queue, long enough for minor GCs to promote them:
@@ -124,7 +125,8 @@ export class ZipArchiveWriter {
   private openSource(entry: WriterEntry, record: ExpectedEntry): Readable {
     // A small file gets a small buffer: every read allocates one of highWaterMark bytes, and
     // 1 MiB for each of 25 000 files of 2 KB kept V8's collector busy for 8 of 33 s.
-    const source = entry.compress
+    const pooled = !entry.compress && entry.size >= pooledReadMinBytes;
+    const source = !pooled
       ? fs.createReadStream(entry.sourcePath, { highWaterMark: Math.min(readChunk, Math.max(entry.size + 1, minReadChunk)) })
       : new PooledFileReader(entry.sourcePath);
     this.activeSource = source;
@@ -138,7 +140,7 @@ export class ZipArchiveWriter {
       crc = crc32Chunk(chunk, crc);
       bytes += chunk.length;
       this.bytesIn += chunk.length;
-      if (entry.compress) noteConsumedBytes(chunk.length); // pooled chunks leave no garbage
+      if (!pooled) noteConsumedBytes(chunk.length); // pooled chunks leave no garbage
       this.reportProgress(false);
     });
     source.on('error', (error: Error) => {
