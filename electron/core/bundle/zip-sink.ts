@@ -39,6 +39,14 @@ export interface ZipSinkOptions {
   spawnWorker?: (() => ZipWorkerHandle) | undefined;
   /** Files now inside a complete, verified, recorded archive: their staged copies may go. */
   onReleased?: ((ids: string[]) => void) | undefined;
+  /**
+   * With volumes, when released files are deleted (zip mode): `room()` holds the next download
+   * while files added and not yet released, outside the open volume, exceed this many bytes.
+   * The open volume is left out because it only finishes with more files; everything else
+   * (volumes closing, files queued behind them) is released without new input, so a wait
+   * always ends. See stagingPeakBytes in jobs/job-preflight.ts for what the disk then needs.
+   */
+  stagingLimit?: number | undefined;
 }
 
 /** Smallest --volume-size accepted: room for headers and a manifest. */
@@ -81,6 +89,10 @@ class ZipSink implements OutputSink {
   private readonly accepted = new Set<string>();
   private bytesBefore = 0;
   private entriesBefore = 0;
+  /** Added and not yet released, by id (the staging limit's account). */
+  private readonly unreleased = new Map<string, number>();
+  private unreleasedBytes = 0;
+  private roomWaiters: Array<() => void> = [];
   /** Bytes of all files, for progress: the listing's sizes plus those learned since (expectMore). */
   private expectedBytes: number;
 
@@ -100,6 +112,8 @@ class ZipSink implements OutputSink {
     await this.prepare();
     if (this.accepted.has(file.id)) return;
     this.accepted.add(file.id);
+    this.unreleased.set(file.id, file.size);
+    this.unreleasedBytes += file.size;
     if (this.state.outputs) {
       // Every archive is already complete (a rerun after a crash before the job was cleared).
       this.release([file.id]);
@@ -139,9 +153,29 @@ class ZipSink implements OutputSink {
     if (this.fatal) throw this.fatal;
   }
 
+  room(): Promise<void> {
+    if (this.hasRoom()) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private hasRoom(): boolean {
+    const limit = this.options.stagingLimit;
+    if (limit === undefined || this.fatal || this.ctx.signal.aborted) return true;
+    return this.unreleasedBytes - (this.current?.plan.bytes ?? 0) <= limit;
+  }
+
+  /** Wakes waiting downloads when the account moved (a release, a file placed, a failure). */
+  private checkRoom(): void {
+    if (this.roomWaiters.length === 0 || !this.hasRoom()) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
   private setFatal(error: ReelpackError): void {
     if (this.fatal) return;
     this.fatal = error;
+    this.checkRoom();
     this.current?.allRead?.();
     void this.client?.cancel();
   }
@@ -260,6 +294,7 @@ class ZipSink implements OutputSink {
     }
     volume.plan.add(file, compress);
     this.client!.add(volume.archiveId, { name: file.safePath, sourcePath: file.path, size: file.size, compress, mtimeMs: file.mtimeMs });
+    this.checkRoom();
   }
 
   private claimName(file: VerifiedFile): void {
@@ -384,7 +419,14 @@ class ZipSink implements OutputSink {
   }
 
   private release(ids: string[]): void {
+    for (const id of ids) {
+      const size = this.unreleased.get(id);
+      if (size === undefined) continue;
+      this.unreleased.delete(id);
+      this.unreleasedBytes -= size;
+    }
     if (ids.length > 0) this.options.onReleased?.(ids);
+    this.checkRoom();
   }
 
   private warn(message: string): void {

@@ -7,7 +7,7 @@ import { ReelpackError } from '../errors.ts';
 import { isHttpSource } from '../sources/list-source.ts';
 import { checkFreeSpace } from '../free-space.ts';
 import type { JobOptions } from './job-runner.ts';
-import type { JobItem, JobState } from './journal.ts';
+import type { JobHeader, JobItem, JobState } from './journal.ts';
 
 /**
  * Creates the destination one level at a time. Node's recursive mkdir never returns under
@@ -44,15 +44,42 @@ export function checkJobOptions(options: Pick<JobOptions, 'volumeSize' | 'token'
   }
 }
 
-/** Room for what is left to download plus the archive, before a job writes anything. */
-export async function checkJobFreeSpace(outDir: string, state: JobState, partPathOf: (item: JobItem) => string): Promise<void> {
+/**
+ * Zip mode with volumes deletes staged files volume by volume, so downloads need not stage the
+ * whole batch: they wait (ZipSinkOptions.stagingLimit) while more than a volume plus one file
+ * per connection is staged outside the open volume. Undefined when nothing is deleted before
+ * the end (one archive, both mode) or nothing is staged (a local folder is read in place).
+ */
+export function stagingLimitBytes(header: Pick<JobHeader, 'mode' | 'volumeSize'>, items: readonly JobItem[], concurrency: number): number | undefined {
+  if (header.mode !== 'zip' || !header.volumeSize || !items.some((i) => isHttpSource(i.url))) return undefined;
+  return header.volumeSize + concurrency * largestListed(items);
+}
+
+function largestListed(items: readonly JobItem[]): number {
+  let largest = 0;
+  for (const item of items) largest = Math.max(largest, item.size ?? 0);
+  return largest;
+}
+
+/**
+ * Room for what is left to download plus the archive, before a job writes anything. Under a
+ * staging limit the downloads need at most: the open volume (a volume, or one file larger
+ * than that), the limit outside it, and each connection's file twice (its part file, and one
+ * that passed the limit's check just before it filled).
+ */
+export async function checkJobFreeSpace(outDir: string, state: JobState, partPathOf: (item: JobItem) => string, concurrency: number): Promise<void> {
   let pending = 0;
   for (const item of state.items) {
     if (state.done.has(item.i)) continue;
     const have = await stat(partPathOf(item)).then((s) => s.size, () => 0);
     pending += Math.max(0, (item.size ?? 0) - have);
   }
-  const downloads = state.header.mode === 'zip' && state.items.every((i) => !isHttpSource(i.url)) ? 0 : pending;
+  let downloads = state.header.mode === 'zip' && state.items.every((i) => !isHttpSource(i.url)) ? 0 : pending;
+  const limit = stagingLimitBytes(state.header, state.items, concurrency);
+  if (limit !== undefined) {
+    const largest = largestListed(state.items);
+    downloads = Math.min(downloads, Math.max(state.header.volumeSize ?? 0, largest) + limit + 2 * concurrency * largest);
+  }
   const archive = state.header.mode === 'folder' ? 0 : state.items.reduce((s, i) => s + (i.size ?? 0), 0);
   await checkFreeSpace(outDir, downloads + archive, downloads > 0 && archive > 0 ? 'for the downloads and the archive' : downloads > 0 ? 'for the downloads' : 'for the archive');
 }

@@ -22,7 +22,7 @@ import { looseOutput, placeLooseFile } from './folder-sink.ts';
 import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.ts';
 import { checksumsName, manifestName } from '../bundle/manifest.ts';
 import { acquireJobLock } from './job-lock.ts';
-import { checkJobFreeSpace, checkJobOptions, createDestination } from './job-preflight.ts';
+import { checkJobFreeSpace, checkJobOptions, createDestination, stagingLimitBytes } from './job-preflight.ts';
 import { Journal, readJournal, removeJobState } from './journal.ts';
 import type { DoneFact, JobHeader, JobItem, JobState } from './journal.ts';
 import type { OutputSink, VerifiedFile } from './output-sink.ts';
@@ -131,7 +131,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const unsizedFiles = state.items.filter((item) => item.size === undefined).length;
     emit({ type: 'listed', source: state.header.source, kind: state.header.kind, files: state.items.length, bytes: bytesTotal, unsizedFiles, skipped: [], resumed });
     const tracker = new ProgressTracker(bytesTotal, state.items.length, unsizedFiles);
-    await checkJobFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`);
+    await checkJobFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`, options.concurrency);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
     rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, learnedSizes: new Map(), emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined };
     return await execute(rt);
@@ -216,6 +216,7 @@ async function createArchiveSink(options: JobOptions, state: JobState, outDir: s
       expectedFiles: state.items.length,
       expectedBytes: state.items.reduce((s, i) => s + (i.size ?? 0), 0),
       spawnWorker: options.spawnZipWorker as never,
+      stagingLimit: stagingLimitBytes(state.header, state.items, options.concurrency),
       // Staged copies of files safely inside a finished, verified volume are not needed any more.
       onReleased: (ids) => {
         if (state.header.mode !== 'zip') return;
@@ -365,7 +366,10 @@ async function commit(rt: Runtime, item: JobItem, result: { size: number; sha256
 }
 
 async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
-  for (let item = await queue.take(); item; item = await queue.take()) {
+  for (;;) {
+    await rt.sink?.room?.(); // zip mode with volumes: not too far ahead of the archive
+    const item = await queue.take();
+    if (!item) break;
     const memo = rt.attempts.get(item.i) ?? { count: 0, attempts: 0, checksumRetried: false, carry: { hash: null, offset: -1 } };
     rt.attempts.set(item.i, memo);
     const slot = { item, bytes: 0 };

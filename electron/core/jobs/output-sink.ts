@@ -50,4 +50,9 @@ export interface OutputSink {
   abort(): Promise<void>;
   /** A file the listing gave no size for turned out to have `bytes`: count it in progress totals. */
   expectMore(bytes: number): void;
+  /**
+   * Resolves when the next download may start: a sink that deletes what it consumed can ask
+   * downloads to wait rather than fill the disk ahead of it (the zip sink with a staging limit).
+   */
+  room?(): Promise<void>;
 }
