@@ -44,7 +44,7 @@ export interface ZipSinkOptions {
    * while files added and not yet released, outside the open volume, exceed this many bytes.
    * The open volume is left out because it only finishes with more files; everything else
    * (volumes closing, files queued behind them) is released without new input, so a wait
-   * always ends. See stagingPeakBytes in jobs/job-preflight.ts for what the disk then needs.
+   * always ends. See stagingLimitBytes and checkJobFreeSpace in jobs/job-preflight.ts.
    */
   stagingLimit?: number | undefined;
 }

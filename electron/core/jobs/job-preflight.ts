@@ -62,10 +62,18 @@ function largestListed(items: readonly JobItem[]): number {
 }
 
 /**
+ * Finished downloads being committed (fsync, rename, hand-over to the sink) at once, per
+ * connection: a download worker waits before its next file while there are more.
+ */
+export const commitsPerConnection = 2;
+
+/**
  * Room for what is left to download plus the archive, before a job writes anything. Under a
  * staging limit the downloads need at most: the open volume (a volume, or one file larger
- * than that), the limit outside it, and each connection's file twice (its part file, and one
- * that passed the limit's check just before it filled).
+ * than that), the limit outside it, and four files per connection: its part file, and the
+ * commits not yet handed to the sink (fewer than `commitsPerConnection` + 1 per connection).
+ * Not counted: part files kept by downloads waiting to retry or failed for good, and files
+ * the listing gave no size for (they are not in `largest`); the check is an estimate there.
  */
 export async function checkJobFreeSpace(outDir: string, state: JobState, partPathOf: (item: JobItem) => string, concurrency: number): Promise<void> {
   let pending = 0;
@@ -78,7 +86,7 @@ export async function checkJobFreeSpace(outDir: string, state: JobState, partPat
   const limit = stagingLimitBytes(state.header, state.items, concurrency);
   if (limit !== undefined) {
     const largest = largestListed(state.items);
-    downloads = Math.min(downloads, Math.max(state.header.volumeSize ?? 0, largest) + limit + 2 * concurrency * largest);
+    downloads = Math.min(downloads, Math.max(state.header.volumeSize ?? 0, largest) + limit + (commitsPerConnection + 2) * concurrency * largest);
   }
   const archive = state.header.mode === 'folder' ? 0 : state.items.reduce((s, i) => s + (i.size ?? 0), 0);
   await checkFreeSpace(outDir, downloads + archive, downloads > 0 && archive > 0 ? 'for the downloads and the archive' : downloads > 0 ? 'for the downloads' : 'for the archive');

@@ -22,7 +22,7 @@ import { looseOutput, placeLooseFile } from './folder-sink.ts';
 import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.ts';
 import { checksumsName, manifestName } from '../bundle/manifest.ts';
 import { acquireJobLock } from './job-lock.ts';
-import { checkJobFreeSpace, checkJobOptions, createDestination, stagingLimitBytes } from './job-preflight.ts';
+import { checkJobFreeSpace, checkJobOptions, commitsPerConnection, createDestination, stagingLimitBytes } from './job-preflight.ts';
 import { Journal, readJournal, removeJobState } from './journal.ts';
 import type { DoneFact, JobHeader, JobItem, JobState } from './journal.ts';
 import type { OutputSink, VerifiedFile } from './output-sink.ts';
@@ -414,7 +414,8 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       // The fsync and hand-over run behind the next download instead of holding this slot.
       const committing = commit(rt, item, result, part, local).finally(() => rt.commits.delete(committing));
       rt.commits.add(committing);
-      if (rt.commits.size >= rt.options.concurrency * 2) await Promise.race(rt.commits);
+      // A loop: every waiting worker wakes when one commit settles.
+      while (rt.commits.size >= rt.options.concurrency * commitsPerConnection) await Promise.race(rt.commits);
     } catch (thrown) {
       rt.active.delete(item.i);
       rt.tracker.addBytes(-slot.bytes, false); // progress of an unfinished file is recounted on success
