@@ -121,6 +121,7 @@ export function App({ client }: { client: AppClient }) {
   };
 
   const selectedBytes = useMemo(() => connection?.items.reduce((s, i) => s + (selected.has(i.id) ? (i.size ?? 0) : 0), 0) ?? 0, [connection, selected]);
+  const largestSelected = useMemo(() => connection?.items.reduce((m, i) => (selected.has(i.id) ? Math.max(m, i.size ?? 0) : m), 0) ?? 0, [connection, selected]);
 
   const showJob = (snap: JobSnapshot) => {
     jobId.current = snap.job.id;
@@ -235,9 +236,11 @@ export function App({ client }: { client: AppClient }) {
               onChange={setChoices}
               count={selected.size}
               bytes={selectedBytes}
+              largestBytes={largestSelected}
+              source={connection.source}
               canBrowse={info?.canBrowse ?? false}
               host={hostOf(connection.source)}
-              checkFolder={async (p) => { const r = await client.checkFolder({ path: p }); return r.ok ? r.value : null; }}
+              checkFolder={async (p, plan) => { const r = await client.checkFolder({ path: p, plan }); return r.ok ? r.value : null; }}
               browse={() => run(client.chooseFolder({ defaultPath: choices.folder || undefined }))}
               starting={busy}
               onStart={() => void start()}

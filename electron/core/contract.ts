@@ -70,12 +70,27 @@ export interface Connection {
   fetchedIds: string[];
 }
 
+/** The job the bundle screen is about to start, for checkFolder's space estimate. */
+export interface FolderPlan {
+  source: string;
+  mode: BundleMode;
+  volumeSize?: number | undefined;
+  /** Listed bytes of the selected files, and of the largest of them. */
+  bytes: number;
+  largestBytes: number;
+}
+
 export interface FolderCheck {
   path: string;
   exists: boolean;
   writable: boolean;
   /** Free bytes on the volume that holds it (or its nearest existing parent). */
   freeBytes: number | null;
+  /**
+   * Bytes the planned job needs there, estimated as the job checks it before it starts
+   * (zip mode stages downloads: about twice the batch, less with volumes); null without a plan.
+   */
+  neededBytes: number | null;
   /** Why the folder cannot be used, when it cannot. */
   problem: string | null;
   /** An unfinished job waits in this folder. */
@@ -158,8 +173,8 @@ export interface Commands {
   forgetServer: { args: { url: string }; result: Settings };
   /** Lists every result of a server or folder (all pages). */
   connect: { args: { url: string; token?: string | undefined; rememberToken?: boolean | undefined }; result: Connection };
-  /** Validates a typed folder path (absolute, writable) and reports free space. */
-  checkFolder: { args: { path: string }; result: FolderCheck };
+  /** Validates a typed folder path (absolute, writable) and reports free space and, given a plan, the space it needs. */
+  checkFolder: { args: { path: string; plan?: FolderPlan | undefined }; result: FolderCheck };
   /** Native folder dialog; UNSUPPORTED in the browser host. null = cancelled. */
   chooseFolder: { args: { defaultPath?: string | undefined }; result: string | null };
   startJob: { args: StartJobArgs; result: JobSnapshot };

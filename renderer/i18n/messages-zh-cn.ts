@@ -83,6 +83,7 @@ export const messagesZhCn: Record<MessageKey, string> = {
   volumeCustom: '自定义',
   volumeCustomGb: '自定义分卷大小（GB）',
   spaceNeeded: '约需 {need}',
+  spaceZipStaging: 'ZIP 会保留每个下载文件，直到所在压缩包校验完成：约需批次大小的两倍。使用分卷时，下载文件按卷逐个释放。',
   downloadAndBundle: '下载并打包',
   back: '返回',
   progressTitle: '正在下载',

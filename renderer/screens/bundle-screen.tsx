@@ -1,7 +1,7 @@
 // Bundle: where to save (typed and validated, or the native dialog in Electron), the bundle's
 // name, ZIP / folder / both, volume size, and free space against what is needed.
 import { useEffect, useState } from 'react';
-import type { BundleMode, FolderCheck } from '../../electron/core/contract.ts';
+import type { BundleMode, FolderCheck, FolderPlan } from '../../electron/core/contract.ts';
 import { formatBytes } from '../components/format.ts';
 import { Icon } from '../components/icons.tsx';
 import type { IconName } from '../components/icons.tsx';
@@ -34,9 +34,12 @@ export interface BundleScreenProps {
   onChange(next: BundleChoices): void;
   count: number;
   bytes: number;
+  /** Listed size of the largest selected file (the space estimate needs it with volumes). */
+  largestBytes: number;
+  source: string;
   canBrowse: boolean;
   host: string;
-  checkFolder(path: string): Promise<FolderCheck | null>;
+  checkFolder(path: string, plan: FolderPlan): Promise<FolderCheck | null>;
   browse(): Promise<string | null>;
   starting: boolean;
   onStart(check: FolderCheck): void;
@@ -49,18 +52,22 @@ export function BundleScreen(props: BundleScreenProps) {
   const [check, setCheck] = useState<FolderCheck | null>(null);
   const set = (patch: Partial<BundleChoices>) => onChange({ ...choices, ...patch });
 
+  // Checked again when anything the estimate depends on changes: the app computes what the job
+  // will need there with the job's own rule (zip mode stages downloads: about twice the batch).
+  const volume = choices.mode === 'folder' ? undefined : volumeBytes(choices);
   useEffect(() => {
     let live = true;
+    const plan: FolderPlan = { source: props.source, mode: choices.mode, volumeSize: volume, bytes: props.bytes, largestBytes: props.largestBytes };
     const timer = setTimeout(() => {
-      void props.checkFolder(choices.folder).then((c) => live && setCheck(c));
+      void props.checkFolder(choices.folder, plan).then((c) => live && setCheck(c));
     }, 250);
     return () => {
       live = false;
       clearTimeout(timer);
     };
-  }, [choices.folder]);
+  }, [choices.folder, choices.mode, volume, props.source, props.bytes, props.largestBytes]);
 
-  const need = props.bytes * (choices.mode === 'both' ? 2 : 1);
+  const need = check?.neededBytes ?? props.bytes;
   const free = check?.freeBytes ?? null;
   const enough = free === null || free >= need;
   const problem = check?.problem ?? null;
@@ -120,6 +127,7 @@ export function BundleScreen(props: BundleScreenProps) {
                   <span className="muted small">{t('spaceNeeded', { need: formatBytes(need) })}</span>
                 </div>
               )}
+              {!enough && choices.mode === 'zip' && volume === undefined && <span className="muted small">{t('spaceZipStaging')}</span>}
               {check.interruptedJob && <span className="status-line warn"><Icon name="history" size={16} /> {t('folderHasJob', { source: check.interruptedJob.source })}</span>}
             </div>
           )}

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { createAppService } from '../../electron/core/app/app-service.ts';
 import type { AppService, AppServiceOptions } from '../../electron/core/app/app-service.ts';
 import { dispatchCommand } from '../../electron/core/contract.ts';
-import type { Events, JobStatus } from '../../electron/core/contract.ts';
+import type { Events, FolderPlan, JobStatus } from '../../electron/core/contract.ts';
 import { startDemoServer } from '../servers/demo-server.ts';
 import type { DemoServer } from '../servers/demo-server.ts';
 
@@ -92,6 +92,28 @@ test('checkFolder validates typed paths and reports free space', async () => {
   assert.equal(fresh.exists, false);
   assert.ok((fresh.freeBytes ?? 0) > 0);
   assert.equal((await app.checkFolder({ path: '~' })).path, os.homedir());
+  assert.equal(fresh.neededBytes, null, 'no plan, no estimate');
+  await app.close();
+});
+
+test('checkFolder estimates the space a planned job needs, as the job itself checks it', async () => {
+  const app = await service(path.join(tmp, 'estimates'), [], { jobDefaults: { concurrency: 3 } });
+  const MiB = 1024 * 1024;
+  const url = 'http://127.0.0.1:9/';
+  const needed = async (plan: Omit<FolderPlan, 'source'>, source = url) => (await app.checkFolder({ path: tmp, plan: { source, ...plan } })).neededBytes;
+  const batch = { bytes: 1000 * MiB, largestBytes: 10 * MiB };
+  // Zip mode stages every download until its archive is finished: twice the batch.
+  assert.equal(await needed({ mode: 'zip', ...batch }), 2000 * MiB);
+  assert.equal(await needed({ mode: 'both', ...batch }), 2000 * MiB);
+  assert.equal(await needed({ mode: 'folder', ...batch }), 1000 * MiB);
+  assert.equal(await needed({ mode: 'folder', volumeSize: 100 * MiB, ...batch }), 1000 * MiB, 'folder mode has no volumes');
+  // Volumes of 100 MiB: the archives, plus the open volume, the staging limit (a volume and a
+  // file per connection) and four files per connection.
+  assert.equal(await needed({ mode: 'zip', volumeSize: 100 * MiB, ...batch }), 1000 * MiB + 100 * MiB + (100 + 30) * MiB + 4 * 3 * 10 * MiB);
+  // A local folder is read in place.
+  assert.equal(await needed({ mode: 'zip', ...batch }, tmp), 1000 * MiB);
+  const bad = await dispatchCommand(app, 'checkFolder', { path: tmp, plan: { source: url, mode: 'zip', bytes: -1, largestBytes: 0 } });
+  assert.equal(!bad.ok && bad.error.code, 'BAD_ARGUMENT');
   await app.close();
 });
 

@@ -22,6 +22,8 @@ import type { ResultItem } from '../sources/source-types.ts';
 import { engine as realEngine } from './engine.ts';
 import type { Engine, JobOptions } from './engine.ts';
 import { checkFolder } from './folder-check.ts';
+import { spaceNeeded } from '../jobs/job-preflight.ts';
+import { isHttpSource } from '../sources/list-source.ts';
 import { readJsonFile, serialWriter } from './json-file.ts';
 import { isActive, JobSession } from './job-session.ts';
 import type { JobChange } from './job-session.ts';
@@ -221,12 +223,33 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
         fetchedIds: [...fetched],
       };
     },
-    async checkFolder({ path: folder }): Promise<FolderCheck> {
+    async checkFolder({ path: folder, plan }): Promise<FolderCheck> {
       need(typeof folder === 'string', 'path must be a string');
-      return checkFolder(folder, async (dir) => {
+      need(plan === undefined || (typeof plan === 'object' && plan !== null && typeof plan.source === 'string'), 'plan must name its source');
+      if (plan) {
+        need(plan.mode === 'zip' || plan.mode === 'folder' || plan.mode === 'both', 'plan mode must be zip, folder or both');
+        need(Number.isSafeInteger(plan.bytes) && plan.bytes >= 0 && Number.isSafeInteger(plan.largestBytes) && plan.largestBytes >= 0, 'plan sizes must be byte counts');
+        need(plan.volumeSize === undefined || (Number.isSafeInteger(plan.volumeSize) && plan.volumeSize > 0), 'plan volume size must be a byte count');
+      }
+      const check = await checkFolder(folder, async (dir) => {
         const state = (await engine.readJobState(dir)) as { source?: unknown } | null;
         return state ? { source: typeof state.source === 'string' ? state.source : '' } : null;
       });
+      if (plan) {
+        // The job's own estimate (jobs/job-preflight.ts), so the screen and the job agree.
+        const { downloads, archive } = spaceNeeded({
+          mode: plan.mode,
+          volumeSize: plan.mode === 'folder' ? undefined : plan.volumeSize,
+          concurrency: defaults.concurrency ?? settings.get().concurrency,
+          pendingBytes: plan.bytes,
+          totalBytes: plan.bytes,
+          largestBytes: plan.largestBytes,
+          // A URL list read from a local file still downloads: go by the listed files when known.
+          downloads: listings.get(plan.source)?.some((item) => isHttpSource(item.url)) ?? isHttpSource(plan.source),
+        });
+        check.neededBytes = downloads + archive;
+      }
+      return check;
     },
     async chooseFolder({ defaultPath }): Promise<string | null> {
       if (!platform.chooseFolder) throw new ContractFailure('UNSUPPORTED', 'no folder dialog here: type the folder path');

@@ -29,7 +29,7 @@ async function nearestExisting(dir: string): Promise<string> {
 
 export async function checkFolder(input: string, findJob: (dir: string) => Promise<{ source: string } | null>): Promise<FolderCheck> {
   const expanded = expandFolderPath(input);
-  const result: FolderCheck = { path: expanded, exists: false, writable: false, freeBytes: null, problem: null, interruptedJob: null };
+  const result: FolderCheck = { path: expanded, exists: false, writable: false, freeBytes: null, neededBytes: null, problem: null, interruptedJob: null };
   if (!expanded) return { ...result, problem: 'empty' };
   if (!path.isAbsolute(expanded)) return { ...result, problem: 'not-absolute' };
   const dir = path.resolve(expanded);

@@ -44,21 +44,19 @@ export function checkJobOptions(options: Pick<JobOptions, 'volumeSize' | 'token'
   }
 }
 
-/**
- * Zip mode with volumes deletes staged files volume by volume, so downloads need not stage the
- * whole batch: they wait (ZipSinkOptions.stagingLimit) while more than a volume plus one file
- * per connection is staged outside the open volume. Undefined when nothing is deleted before
- * the end (one archive, both mode) or nothing is staged (a local folder is read in place).
- */
-export function stagingLimitBytes(header: Pick<JobHeader, 'mode' | 'volumeSize'>, items: readonly JobItem[], concurrency: number): number | undefined {
-  if (header.mode !== 'zip' || !header.volumeSize || !items.some((i) => isHttpSource(i.url))) return undefined;
-  return header.volumeSize + concurrency * largestListed(items);
-}
-
-function largestListed(items: readonly JobItem[]): number {
-  let largest = 0;
-  for (const item of items) largest = Math.max(largest, item.size ?? 0);
-  return largest;
+/** What a job will write, for its free-space estimate. */
+export interface SpacePlan {
+  mode: JobHeader['mode'];
+  volumeSize?: number | undefined;
+  concurrency: number;
+  /** Bytes still to download (listed sizes, less what part files already hold). */
+  pendingBytes: number;
+  /** Bytes of every selected file: the archives hold them all. */
+  totalBytes: number;
+  /** The largest listed file. */
+  largestBytes: number;
+  /** Some files are downloaded (staged); false when all are read in place from a local folder. */
+  downloads: boolean;
 }
 
 /**
@@ -68,26 +66,61 @@ function largestListed(items: readonly JobItem[]): number {
 export const commitsPerConnection = 2;
 
 /**
- * Room for what is left to download plus the archive, before a job writes anything. Under a
- * staging limit the downloads need at most: the open volume (a volume, or one file larger
- * than that), the limit outside it, and four files per connection: its part file, and the
- * commits not yet handed to the sink (fewer than `commitsPerConnection` + 1 per connection).
- * Not counted: part files kept by downloads waiting to retry or failed for good, and files
- * the listing gave no size for (they are not in `largest`); the check is an estimate there.
+ * Zip mode with volumes deletes staged files volume by volume, so downloads need not stage the
+ * whole batch: they wait (ZipSinkOptions.stagingLimit) while more than a volume plus one file
+ * per connection is staged outside the open volume. Undefined when nothing is deleted before
+ * the end (one archive, both mode) or nothing is staged (a local folder is read in place).
  */
+function stagingLimitOf(plan: Omit<SpacePlan, 'pendingBytes' | 'totalBytes'>): number | undefined {
+  if (plan.mode !== 'zip' || !plan.volumeSize || !plan.downloads) return undefined;
+  return plan.volumeSize + plan.concurrency * plan.largestBytes;
+}
+
+export function stagingLimitBytes(header: Pick<JobHeader, 'mode' | 'volumeSize'>, items: readonly JobItem[], concurrency: number): number | undefined {
+  return stagingLimitOf({ mode: header.mode, volumeSize: header.volumeSize, concurrency, largestBytes: largestListed(items), downloads: items.some((i) => isHttpSource(i.url)) });
+}
+
+function largestListed(items: readonly JobItem[]): number {
+  let largest = 0;
+  for (const item of items) largest = Math.max(largest, item.size ?? 0);
+  return largest;
+}
+
+/**
+ * The one free-space estimate: the job's check before it starts and the app's folder check
+ * both use it. Downloads are staged (zip mode) or kept (folder, both); archives hold
+ * everything. Under a staging limit the downloads need at most: the open volume (a volume,
+ * or one file larger than that), the limit outside it, and four files per connection: its
+ * part file, and the commits not yet handed to the sink (fewer than `commitsPerConnection`
+ * + 1 per connection). Not counted: part files kept by downloads waiting to retry or failed
+ * for good, and files the listing gave no size for; the estimate is low there.
+ */
+export function spaceNeeded(plan: SpacePlan): { downloads: number; archive: number } {
+  let downloads = plan.mode === 'zip' && !plan.downloads ? 0 : plan.pendingBytes;
+  const limit = stagingLimitOf(plan);
+  if (limit !== undefined) {
+    const largest = plan.largestBytes;
+    downloads = Math.min(downloads, Math.max(plan.volumeSize ?? 0, largest) + limit + (commitsPerConnection + 2) * plan.concurrency * largest);
+  }
+  return { downloads, archive: plan.mode === 'folder' ? 0 : plan.totalBytes };
+}
+
+/** Room for what is left to download plus the archive, before a job writes anything (spaceNeeded). */
 export async function checkJobFreeSpace(outDir: string, state: JobState, partPathOf: (item: JobItem) => string, concurrency: number): Promise<void> {
-  let pending = 0;
+  let pendingBytes = 0;
   for (const item of state.items) {
     if (state.done.has(item.i)) continue;
     const have = await stat(partPathOf(item)).then((s) => s.size, () => 0);
-    pending += Math.max(0, (item.size ?? 0) - have);
+    pendingBytes += Math.max(0, (item.size ?? 0) - have);
   }
-  let downloads = state.header.mode === 'zip' && state.items.every((i) => !isHttpSource(i.url)) ? 0 : pending;
-  const limit = stagingLimitBytes(state.header, state.items, concurrency);
-  if (limit !== undefined) {
-    const largest = largestListed(state.items);
-    downloads = Math.min(downloads, Math.max(state.header.volumeSize ?? 0, largest) + limit + (commitsPerConnection + 2) * concurrency * largest);
-  }
-  const archive = state.header.mode === 'folder' ? 0 : state.items.reduce((s, i) => s + (i.size ?? 0), 0);
+  const { downloads, archive } = spaceNeeded({
+    mode: state.header.mode,
+    volumeSize: state.header.volumeSize,
+    concurrency,
+    pendingBytes,
+    totalBytes: state.items.reduce((s, i) => s + (i.size ?? 0), 0),
+    largestBytes: largestListed(state.items),
+    downloads: state.items.some((i) => isHttpSource(i.url)),
+  });
   await checkFreeSpace(outDir, downloads + archive, downloads > 0 && archive > 0 ? 'for the downloads and the archive' : downloads > 0 ? 'for the downloads' : 'for the archive');
 }
