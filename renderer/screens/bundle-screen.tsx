@@ -23,8 +23,9 @@ export function volumeBytes(c: BundleChoices): number | undefined {
   if (c.volume === '2') return 2_000_000_000;
   if (c.volume === '4') return 4_000_000_000;
   if (c.volume === 'custom') {
-    const gb = Number(c.customGb);
-    return Number.isFinite(gb) && gb > 0 ? Math.round(gb * 1_000_000_000) : undefined;
+    // The app refuses volumes under 1 MiB (and sizes past 2^53 are not byte counts).
+    const bytes = Math.round(Number(c.customGb) * 1_000_000_000);
+    return Number.isSafeInteger(bytes) && bytes >= 1024 * 1024 ? bytes : undefined;
   }
   return undefined;
 }
@@ -49,29 +50,35 @@ export interface BundleScreenProps {
 export function BundleScreen(props: BundleScreenProps) {
   const { t } = useI18n();
   const { choices, onChange } = props;
-  const [check, setCheck] = useState<FolderCheck | null>(null);
+  /** The last answer, with the folder and plan it answered for (`key`). */
+  const [answer, setAnswer] = useState<{ key: string; check: FolderCheck | null } | null>(null);
   const set = (patch: Partial<BundleChoices>) => onChange({ ...choices, ...patch });
 
   // Checked again when anything the estimate depends on changes: the app computes what the job
   // will need there with the job's own rule (zip mode stages downloads: about twice the batch).
   const volume = choices.mode === 'folder' ? undefined : volumeBytes(choices);
+  const plan: FolderPlan = { source: props.source, mode: choices.mode, volumeSize: volume, bytes: props.bytes, largestBytes: props.largestBytes };
+  const key = JSON.stringify([choices.folder, plan]);
   useEffect(() => {
     let live = true;
-    const plan: FolderPlan = { source: props.source, mode: choices.mode, volumeSize: volume, bytes: props.bytes, largestBytes: props.largestBytes };
     const timer = setTimeout(() => {
-      void props.checkFolder(choices.folder, plan).then((c) => live && setCheck(c));
+      void props.checkFolder(choices.folder, plan).then((c) => live && setAnswer({ key, check: c }));
     }, 250);
     return () => {
       live = false;
       clearTimeout(timer);
     };
-  }, [choices.folder, choices.mode, volume, props.source, props.bytes, props.largestBytes]);
+  }, [key]);
+  // An answer for other choices is still shown (no flicker) but cannot start the job: switching
+  // from Folder to ZIP must not start a ZIP on the Folder estimate.
+  const check = answer?.check ?? null;
+  const fresh = answer?.key === key;
 
   const need = check?.neededBytes ?? props.bytes;
   const free = check?.freeBytes ?? null;
   const enough = free === null || free >= need;
   const problem = check?.problem ?? null;
-  const ready = check !== null && check.path !== '' && problem === null && enough && props.count > 0 && (choices.volume !== 'custom' || volumeBytes(choices) !== undefined);
+  const ready = fresh && check !== null && check.path !== '' && problem === null && enough && props.count > 0 && (choices.volume !== 'custom' || volumeBytes(choices) !== undefined);
   const example = `${props.host.replace(/[:]/g, '_')}_results_${new Date().toISOString().slice(0, 10).replace(/-/g, '')}.zip`;
 
   const modes: { value: BundleMode; icon: IconName; label: MessageKey; hint: MessageKey }[] = [

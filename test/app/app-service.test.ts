@@ -112,6 +112,14 @@ test('checkFolder estimates the space a planned job needs, as the job itself che
   assert.equal(await needed({ mode: 'zip', volumeSize: 100 * MiB, ...batch }), 1000 * MiB + 100 * MiB + (100 + 30) * MiB + 4 * 3 * 10 * MiB);
   // A local folder is read in place.
   assert.equal(await needed({ mode: 'zip', ...batch }, tmp), 1000 * MiB);
+  // A URL list in a local file downloads: known from its listing once connected, and assumed
+  // (estimated high) for a local file the app has not listed.
+  const list = path.join(tmp, 'urls.txt');
+  await writeFile(list, demo.files.slice(0, 2).map((f) => `${demo.url}/outputs/${f.name}`).join('\n') + '\n');
+  const listed = await app.connect({ url: list });
+  assert.ok(listed.items.length > 0);
+  assert.equal(await needed({ mode: 'zip', ...batch }, listed.source), 2000 * MiB);
+  assert.equal(await needed({ mode: 'zip', ...batch }, path.join(tmp, 'never-listed.txt')), 2000 * MiB);
   const bad = await dispatchCommand(app, 'checkFolder', { path: tmp, plan: { source: url, mode: 'zip', bytes: -1, largestBytes: 0 } });
   assert.equal(!bad.ok && bad.error.code, 'BAD_ARGUMENT');
   await app.close();

@@ -3,7 +3,6 @@
 // folder; pause/resume; cancel; retry failed after a server fault. Archives are verified with
 // yauzl against the server's bytes. Screenshots land in test-artifacts/screenshots/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,6 +11,7 @@ import { after, before, test } from 'node:test';
 import type { Page } from 'playwright';
 import { startHost } from '../../electron/host/browser-host.ts';
 import type { RunningHost } from '../../electron/host/browser-host.ts';
+import { cannotMountTmpfs, withTmpfs } from '../helpers/tmpfs.ts';
 import { startDemoServer } from '../servers/demo-server.ts';
 import type { DemoServer } from '../servers/demo-server.ts';
 import { chooseFolder, connectTo, overallPercent, selectAll, waitForDone, waitForPercentAbove } from './flow-steps.ts';
@@ -111,34 +111,33 @@ test('connect, select all, choose folder, download and bundle, open folder', { s
   await page.close();
 });
 
-// A small tmpfs as the destination needs root (CI runs as root); skipped otherwise.
-const notRoot = process.platform !== 'linux' || process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false;
-
-test('the bundle screen asks for the space the job will check: a ZIP stages its downloads, a folder does not', { skip: skip || notRoot }, async () => {
+test('the bundle screen asks for the space the job will check: a ZIP stages its downloads, a folder does not', { skip: skip || (cannotMountTmpfs() ?? false) }, async () => {
   // 12 × 384 KiB = 4.5 MB (the UI counts in 1024s): a ZIP needs it twice (staging + archive),
   // loose files once. 6 MB free.
-  const mount = await mkdtemp(path.join(os.tmpdir(), 'reelpack-e2e-disk-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mount]);
-  const page = await openApp();
-  try {
-    await connectTo(page, slow.url);
-    await page.getByRole('button', { name: 'Next: choose folder' }).click();
-    await page.getByLabel('Save to').fill(path.join(mount, 'out'));
-    const short = page.getByText(/Not enough space/);
-    await short.waitFor();
-    assert.equal((await short.textContent())?.trim(), 'Not enough space: 9.00 MB needed, 6.00 MB free');
-    await page.getByText(/A ZIP keeps each download until its archive is verified/).waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Download and bundle' }).isDisabled(), true);
-    await snap(page, 'bundle-space-en');
-    await page.getByText('Loose files').click(); // the tile, as a user clicks it
-    await page.getByText(/Will be created/).waitFor();
-    await page.getByText('Needs about 4.50 MB').waitFor();
-    assert.equal(await page.getByRole('button', { name: 'Download and bundle' }).isDisabled(), false);
-  } finally {
-    await page.close();
-    execFileSync('umount', ['-l', mount]);
-    await rm(mount, { recursive: true, force: true });
-  }
+  await withTmpfs(6, async (mount) => {
+    const page = await openApp();
+    try {
+      await connectTo(page, slow.url);
+      await page.getByRole('button', { name: 'Next: choose folder' }).click();
+      await page.getByLabel('Save to').fill(path.join(mount, 'out'));
+      const short = page.getByText(/Not enough space/);
+      await short.waitFor();
+      assert.equal((await short.textContent())?.trim(), 'Not enough space: 9.00 MB needed, 6.00 MB free');
+      await page.getByText(/A ZIP keeps each download until its archive is verified/).waitFor();
+      const start = page.getByRole('button', { name: 'Download and bundle' });
+      assert.equal(await start.isDisabled(), true);
+      await snap(page, 'bundle-space-en');
+      await page.getByText('Loose files').click(); // the tile, as a user clicks it
+      await page.getByText('Needs about 4.50 MB').waitFor();
+      await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('.action-bar .btn-primary')?.disabled);
+      // Back to ZIP: until the new answer comes, the Folder estimate must not start a ZIP.
+      await page.getByText('One verified archive').click();
+      assert.equal(await start.isDisabled(), true, 'start is disabled at once');
+      await short.waitFor();
+    } finally {
+      await page.close();
+    }
+  });
 });
 
 test('pause keeps the downloads; resume finishes the same job', { skip }, async () => {

@@ -3,48 +3,17 @@
 // name, and finishes once space is freed and the same command is run again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, startCli } from '../helpers/cli.ts';
+import { cannotMountTmpfs, withTmpfs } from '../helpers/tmpfs.ts';
 import { startHostileServer } from '../servers/hostile-server.ts';
 import { checkArchive, extractAll, listTree, readTree, record, stackTrace } from './reliability-kit.ts';
 
 const MiB = 1024 * 1024;
 
-/** Why a tmpfs cannot be mounted here, or null when it can. */
-function cannotMount(): string | null {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.getuid?.() !== 0) return 'not running as root: cannot mount a tmpfs';
-  const probe = join(tmpdir(), `reelpack-tmpfs-probe-${process.pid}`);
-  try {
-    execFileSync('mkdir', ['-p', probe]);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'pipe' });
-    execFileSync('umount', [probe]);
-    return null;
-  } catch (error) {
-    return `mount -t tmpfs failed: ${(error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message}`;
-  } finally {
-    execFileSync('rmdir', [probe]);
-  }
-}
-
-const reason = cannotMount();
+const reason = cannotMountTmpfs();
 if (reason) process.stdout.write(`# full-disk tests skipped: ${reason}\n`);
-
-async function withTmpfs(sizeMiB: number, fn: (mount: string, resize: (mib: number) => void) => Promise<void>): Promise<void> {
-  const base = await mkdtemp(join(tmpdir(), 'reelpack-disk-'));
-  const mount = join(base, 'mnt');
-  await mkdir(mount);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m`, 'tmpfs', mount]);
-  try {
-    await fn(mount, (mib) => execFileSync('mount', ['-o', `remount,size=${mib}m`, mount]));
-  } finally {
-    execFileSync('umount', ['-l', mount]);
-    await rm(base, { recursive: true, force: true });
-  }
-}
 
 /** Files that exist under a final name: everything outside the job's own state. */
 async function finalNames(out: string): Promise<string[]> {

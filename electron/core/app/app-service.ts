@@ -1,6 +1,7 @@
 // The contract implemented on the engine: plain Node, no Electron. Electron main and the
 // browser host both build exactly this object and only wire its commands and events.
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   AppInfo,
@@ -76,6 +77,14 @@ function paramsLine(params: unknown): string {
 
 function toRow(item: ResultItem): ResultRow {
   return { id: item.id, name: item.name, size: item.size ?? null, createdAt: item.createdAt ?? null, sha256: item.sha256 ?? null, params: paramsLine(item.params) };
+}
+
+function validVolumeSize(bytes: unknown): boolean {
+  return Number.isSafeInteger(bytes) && (bytes as number) >= 1024 * 1024;
+}
+
+async function isFolder(file: string): Promise<boolean> {
+  return (await stat(file).catch(() => null))?.isDirectory() ?? false;
 }
 
 function need(condition: unknown, message: string): asserts condition {
@@ -229,7 +238,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       if (plan) {
         need(plan.mode === 'zip' || plan.mode === 'folder' || plan.mode === 'both', 'plan mode must be zip, folder or both');
         need(Number.isSafeInteger(plan.bytes) && plan.bytes >= 0 && Number.isSafeInteger(plan.largestBytes) && plan.largestBytes >= 0, 'plan sizes must be byte counts');
-        need(plan.volumeSize === undefined || (Number.isSafeInteger(plan.volumeSize) && plan.volumeSize > 0), 'plan volume size must be a byte count');
+        need(plan.volumeSize === undefined || validVolumeSize(plan.volumeSize), 'volume size must be at least 1 MiB');
       }
       const check = await checkFolder(folder, async (dir) => {
         const state = (await engine.readJobState(dir)) as { source?: unknown } | null;
@@ -244,8 +253,9 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
           pendingBytes: plan.bytes,
           totalBytes: plan.bytes,
           largestBytes: plan.largestBytes,
-          // A URL list read from a local file still downloads: go by the listed files when known.
-          downloads: listings.get(plan.source)?.some((item) => isHttpSource(item.url)) ?? isHttpSource(plan.source),
+          // A URL list read from a local file still downloads: go by the listed files when known,
+          // else only a local folder is read in place (and a single local file, estimated high).
+          downloads: listings.get(plan.source)?.some((item) => isHttpSource(item.url)) ?? (isHttpSource(plan.source) || !(await isFolder(plan.source))),
         });
         check.neededBytes = downloads + archive;
       }
@@ -258,7 +268,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     async startJob(args): Promise<JobSnapshot> {
       need(typeof args.source === 'string' && args.source !== '', 'source must be a string');
       need(args.mode === 'zip' || args.mode === 'folder' || args.mode === 'both', 'mode must be zip, folder or both');
-      need(args.volumeSize === undefined || (Number.isSafeInteger(args.volumeSize) && args.volumeSize >= 1024 * 1024), 'volume size must be at least 1 MiB');
+      need(args.volumeSize === undefined || validVolumeSize(args.volumeSize), 'volume size must be at least 1 MiB');
       need(args.selectIds === undefined || (Array.isArray(args.selectIds) && args.selectIds.every((s) => typeof s === 'string')), 'selectIds must be strings');
       need(args.zipName === undefined || typeof args.zipName === 'string', 'zipName must be a string');
       const check = await service.checkFolder({ path: args.outDir });
