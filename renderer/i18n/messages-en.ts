@@ -86,6 +86,7 @@ export const messagesEn = {
   volumeCustom: 'Custom',
   volumeCustomGb: 'Custom volume size in GB',
   spaceNeeded: 'Needs about {need}',
+  spaceBoth: 'Both keeps the loose files and an archive of them: twice the batch.',
   spaceZipStaging: 'A ZIP keeps each download until its archive is verified: about twice the batch. With volumes, downloads are freed volume by volume.',
   downloadAndBundle: 'Download and bundle',
   back: 'Back',

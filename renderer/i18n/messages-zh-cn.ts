@@ -83,6 +83,7 @@ export const messagesZhCn: Record<MessageKey, string> = {
   volumeCustom: '自定义',
   volumeCustomGb: '自定义分卷大小（GB）',
   spaceNeeded: '约需 {need}',
+  spaceBoth: '“两者都要”会同时保留文件及其压缩包：约需批次大小的两倍。',
   spaceZipStaging: 'ZIP 会保留每个下载文件，直到所在压缩包校验完成：约需批次大小的两倍。使用分卷时，下载文件按卷逐个释放。',
   downloadAndBundle: '下载并打包',
   back: '返回',

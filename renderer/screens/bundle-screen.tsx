@@ -135,6 +135,7 @@ export function BundleScreen(props: BundleScreenProps) {
                 </div>
               )}
               {!enough && choices.mode === 'zip' && volume === undefined && <span className="muted small">{t('spaceZipStaging')}</span>}
+              {!enough && choices.mode === 'both' && <span className="muted small">{t('spaceBoth')}</span>}
               {check.interruptedJob && <span className="status-line warn"><Icon name="history" size={16} /> {t('folderHasJob', { source: check.interruptedJob.source })}</span>}
             </div>
           )}

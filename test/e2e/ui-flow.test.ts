@@ -127,7 +127,9 @@ test('the bundle screen asks for the space the job will check: a ZIP stages its 
       const start = page.getByRole('button', { name: 'Download and bundle' });
       assert.equal(await start.isDisabled(), true);
       await snap(page, 'bundle-space-en');
-      await page.getByText('Loose files').click(); // the tile, as a user clicks it
+      await page.getByText('Archive and files').click(); // the tiles, as a user clicks them
+      await page.getByText('Both keeps the loose files and an archive of them: twice the batch.').waitFor();
+      await page.getByText('Loose files', { exact: true }).click();
       await page.getByText('Needs about 4.50 MB').waitFor();
       await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('.action-bar .btn-primary')?.disabled);
       // Back to ZIP: until the new answer comes, the Folder estimate must not start a ZIP.
