@@ -16,8 +16,15 @@ export type ZipWorkerRequest =
   /** Exit (no archive open). */
   | { type: 'shutdown' };
 
+/**
+ * The worker says `alive` this often. Its event loop turns while a write or an fsync waits on
+ * a slow disk (they run on libuv's threads), so silence means the worker itself is stuck.
+ */
+export const aliveIntervalMs = 1000;
+
 export type ZipWorkerReply =
   | { type: 'ready' }
+  | { type: 'alive' }
   /** An entry's source was read in full: its CRC-32 is known. */
   | { type: 'entry'; archiveId: number; name: string; size: number; crc32: number }
   /** At most every 100 ms while writing. bytesIn counts source bytes, bytesOut archive bytes. */

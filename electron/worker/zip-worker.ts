@@ -4,6 +4,7 @@
 import '../core/small-heap.ts'; // first: before anything fills the heap
 import { ZipArchiveWriter } from '../core/bundle/zip-writer.ts';
 import { toReelpackError } from '../core/errors.ts';
+import { aliveIntervalMs } from './zip-protocol.ts';
 import type { ZipWorkerReply, ZipWorkerRequest } from './zip-protocol.ts';
 
 interface ParentPort {
@@ -95,3 +96,4 @@ process.on('uncaughtException', (error) => {
 });
 
 parent.post({ type: 'ready' });
+setInterval(() => parent.post({ type: 'alive' }), aliveIntervalMs).unref();

@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { forkZipWorker } from '../../electron/core/bundle/fork-zip-worker.ts';
+import { ZipWorkerClient } from '../../electron/core/bundle/zip-worker-client.ts';
 import type { ZipWorkerHandle, ZipWorkerReply } from '../../electron/worker/zip-protocol.ts';
 import { makeTempDir, run } from '../core/bundle/bundle-test-kit.ts';
 
@@ -88,5 +89,31 @@ test('a source error is reported as one error message, not a stall', async () =>
     assert.deepEqual(await fs.readdir(dir), []);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a worker that stops answering is killed and the archive fails with a clear error; a quiet but healthy one is not', { timeout: 30_000 }, async () => {
+  const failures: string[] = [];
+  const handle = forkZipWorker();
+  const exited = new Promise((resolve) => handle.onExit(resolve));
+  const client = new ZipWorkerClient(handle, {
+    onEntry: () => {},
+    onProgress: () => {},
+    onVerifying: () => {},
+    onFailure: (error) => failures.push(`${error.code}: ${error.message}`),
+  }, { silenceMs: 2500 });
+  try {
+    // Idle for longer than the allowed silence: its `alive` messages keep it in good standing.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    assert.deepEqual(failures, []);
+    process.kill(handle.pid!, 'SIGSTOP'); // a stuck worker: nothing from it any more
+    const started = performance.now();
+    await exited;
+    assert.equal(failures.length, 1);
+    assert.match(failures[0]!, /^ZIP_FAILED: zip worker did not respond for 3 s and was stopped/);
+    assert.ok(performance.now() - started < 6000, 'noticed within a few seconds of the silence limit');
+  } finally {
+    handle.kill();
+    await client.cancel().catch(() => {});
   }
 });

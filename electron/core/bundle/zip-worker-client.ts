@@ -1,6 +1,8 @@
 // The sink's side of the zip worker protocol: requests out, replies routed, and the worker's
-// death (crash, kill -9) turned into one clear error instead of a promise that never settles.
+// death (crash, kill -9) or silence (a stuck event loop, a stopped process) turned into one
+// clear error instead of a promise that never settles.
 import { ReelpackError } from '../errors.ts';
+import { aliveIntervalMs } from '../../worker/zip-protocol.ts';
 import type { ZipWorkerExit, ZipWorkerHandle, ZipWorkerReply } from '../../worker/zip-protocol.ts';
 import type { ExpectedEntry } from './verify-archive.ts';
 import type { TrailerEntry, WriterEntry, WriterProgress } from './zip-writer.ts';
@@ -19,6 +21,8 @@ interface Pending {
 }
 
 const stopTimeoutMs = 3000;
+/** A worker silent this long (no `alive`, nothing at all) is killed and the archive fails. */
+const defaultSilenceMs = 30 * aliveIntervalMs;
 
 export class ZipWorkerClient {
   private readonly handle: ZipWorkerHandle;
@@ -29,18 +33,39 @@ export class ZipWorkerClient {
   private stopping: Promise<void> | null = null;
   private failure: ReelpackError | null = null;
 
-  constructor(handle: ZipWorkerHandle, events: ZipWorkerEvents) {
+  private lastHeard = performance.now();
+  private readonly watchdog: ReturnType<typeof setInterval>;
+
+  constructor(handle: ZipWorkerHandle, events: ZipWorkerEvents, options: { silenceMs?: number } = {}) {
     this.handle = handle;
     this.events = events;
-    handle.onMessage((message) => this.receive(message));
+    handle.onMessage((message) => {
+      this.lastHeard = performance.now();
+      this.receive(message);
+    });
     this.exited = new Promise((resolve) => {
       handle.onExit((exit) => {
         if (this.hasExited) return;
         this.hasExited = true;
+        clearInterval(this.watchdog);
         if (!this.stopping) this.fail(new ReelpackError('ZIP_FAILED', `zip worker exited unexpectedly: ${describeExit(exit)}`));
         resolve();
       });
     });
+    const silenceMs = options.silenceMs ?? defaultSilenceMs;
+    let lastTick = performance.now();
+    this.watchdog = setInterval(() => {
+      const now = performance.now();
+      // A tick far behind its time means this process did not run either (the machine
+      // slept, or the debugger held it): the worker's silence proves nothing then.
+      if (now - lastTick > 4 * aliveIntervalMs) this.lastHeard = now;
+      lastTick = now;
+      if (now - this.lastHeard <= silenceMs || this.hasExited) return;
+      clearInterval(this.watchdog);
+      this.fail(new ReelpackError('ZIP_FAILED', `zip worker did not respond for ${Math.round(silenceMs / 1000)} s and was stopped; run the same command again to resume`));
+      this.handle.kill();
+    }, aliveIntervalMs);
+    this.watchdog.unref();
   }
 
   get pid(): number | undefined {
@@ -104,6 +129,7 @@ export class ZipWorkerClient {
         this.fail(new ReelpackError(message.error.code, message.error.message));
         break;
       case 'ready':
+      case 'alive':
       case 'cancelled':
         break;
     }
