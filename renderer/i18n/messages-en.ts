@@ -92,6 +92,8 @@ export const messagesEn = {
   back: 'Back',
   // progress
   progressTitle: 'Downloading',
+  /** The same screen once the job stopped (paused, failed…): the badge says how. */
+  progressTitleStopped: 'Download',
   overallProgress: 'Overall progress',
   downloaded: 'Downloaded',
   speed: 'Speed',

@@ -88,6 +88,7 @@ export const messagesZhCn: Record<MessageKey, string> = {
   downloadAndBundle: '下载并打包',
   back: '返回',
   progressTitle: '正在下载',
+  progressTitleStopped: '下载任务',
   overallProgress: '总进度',
   downloaded: '已下载',
   speed: '速度',

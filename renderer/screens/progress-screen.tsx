@@ -85,7 +85,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: Pr
       <header className="screen-header row-between">
         <div>
           <h1>
-            {t('progressTitle')} <Badge tone={statusTone}>{t(`status_${status}`)}</Badge>
+            {t(status === 'running' || status === 'pausing' ? 'progressTitle' : 'progressTitleStopped')} <Badge tone={statusTone}>{t(`status_${status}`)}</Badge>
           </h1>
           <p className="lead path-line">
             <Icon name="server" size={16} /> {hostOf(record.source)} <span className="arrow">→</span> <Icon name="folder" size={16} /> {record.outDir}
