@@ -69,9 +69,9 @@ export async function loadBundleState(stateDir: string): Promise<BundleState | n
 export async function saveBundleState(stateDir: string, state: BundleState): Promise<void> {
   await fs.mkdir(stateDir, { recursive: true });
   const volumes: StoredVolume[] = [];
-  for (const [index, { files, ...volume }] of state.volumes.entries()) {
+  for (const [index, finished] of state.volumes.entries()) {
+    const { files, ...volume } = finished;
     const filesFile = filesFileName(index);
-    const finished = state.volumes[index]!;
     if (!listsOnDisk.has(finished)) {
       await replaceFileDurably(path.join(stateDir, filesFile), JSON.stringify(files));
       listsOnDisk.add(finished);

@@ -77,13 +77,18 @@ function stagingLimitOf(plan: Omit<SpacePlan, 'pendingBytes' | 'totalBytes'>): n
 }
 
 export function stagingLimitBytes(header: Pick<JobHeader, 'mode' | 'volumeSize'>, items: readonly JobItem[], concurrency: number): number | undefined {
-  return stagingLimitOf({ mode: header.mode, volumeSize: header.volumeSize, concurrency, largestBytes: largestListed(items), downloads: items.some((i) => isHttpSource(i.url)) });
+  return stagingLimitOf(planOf(header, items, concurrency));
 }
 
-function largestListed(items: readonly JobItem[]): number {
-  let largest = 0;
-  for (const item of items) largest = Math.max(largest, item.size ?? 0);
-  return largest;
+/** A job's space plan from its header and files, all but what is left to download. */
+function planOf(header: Pick<JobHeader, 'mode' | 'volumeSize'>, items: readonly JobItem[], concurrency: number): Omit<SpacePlan, 'pendingBytes'> {
+  let totalBytes = 0;
+  let largestBytes = 0;
+  for (const item of items) {
+    totalBytes += item.size ?? 0;
+    largestBytes = Math.max(largestBytes, item.size ?? 0);
+  }
+  return { mode: header.mode, volumeSize: header.volumeSize, concurrency, totalBytes, largestBytes, downloads: items.some((i) => isHttpSource(i.url)) };
 }
 
 /**
@@ -113,14 +118,6 @@ export async function checkJobFreeSpace(outDir: string, state: JobState, partPat
     const have = await stat(partPathOf(item)).then((s) => s.size, () => 0);
     pendingBytes += Math.max(0, (item.size ?? 0) - have);
   }
-  const { downloads, archive } = spaceNeeded({
-    mode: state.header.mode,
-    volumeSize: state.header.volumeSize,
-    concurrency,
-    pendingBytes,
-    totalBytes: state.items.reduce((s, i) => s + (i.size ?? 0), 0),
-    largestBytes: largestListed(state.items),
-    downloads: state.items.some((i) => isHttpSource(i.url)),
-  });
+  const { downloads, archive } = spaceNeeded({ ...planOf(state.header, state.items, concurrency), pendingBytes });
   await checkFreeSpace(outDir, downloads + archive, downloads > 0 && archive > 0 ? 'for the downloads and the archive' : downloads > 0 ? 'for the downloads' : 'for the archive');
 }
