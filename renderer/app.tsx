@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { AppInfo, Connection, ContractError, Events, FileRow, JobRecord, JobSnapshot, Locale, Reply, Settings } from '../electron/core/contract.ts';
 import { Icon } from './components/icons.tsx';
 import type { IconName } from './components/icons.tsx';
+import { errorHint } from './components/error-hint.ts';
 import { hostOf } from './components/format.ts';
 import { detectLocale, I18nProvider, translator } from './i18n/i18n.tsx';
 import type { MessageKey } from './i18n/messages-en.ts';
@@ -212,7 +213,7 @@ export function App({ client }: { client: AppClient }) {
           {error && (
             <div className="toast" role="alert">
               <Icon name="alert" size={20} />
-              <div><strong>{t('errorTitle')}</strong><div className="small">{error.message} <code>{error.code}</code></div></div>
+              <div><strong>{errorHint(t, error) ?? t('errorTitle')}</strong><div className="small">{error.message} <code>{error.code}</code></div></div>
               <button type="button" className="btn btn-icon" aria-label={t('dismiss')} onClick={() => setError(null)}><Icon name="x" size={16} /></button>
             </div>
           )}

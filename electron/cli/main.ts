@@ -94,6 +94,12 @@ export function buildProgram(): Command {
       }, print, controller.signal);
       print(summary);
       process.exitCode = summary.error ? exitCodeFor(summary.error.code) : summary.ok ? 0 : 1;
+      // The engine's messages say what happened; what to do next is the command line's to say.
+      if (summary.error ? process.exitCode === 1 : !summary.ok) {
+        process.stderr.write(summary.error
+          ? 'the job is saved: run the same command again to resume\n'
+          : 'the other files are kept: run the same command again to retry the failed ones\n');
+      }
     });
 
   program.command('list')

@@ -156,5 +156,19 @@ export const messagesEn = {
   jobFiles: '{count} files · {size}',
   // errors
   errorTitle: 'Something went wrong',
+  errorDetails: 'Details',
+  // What the user can do about a job-level error, by its code (error-hint.ts). The engine's own
+  // message follows as the detail; a code without a hint shows that message alone.
+  errorHint_DISK_FULL: 'The disk is full. Free some space, then resume: nothing downloaded so far is lost.',
+  errorHint_ZIP_FAILED: 'Writing the archive failed. The downloads are kept; resume rebuilds the unfinished archive.',
+  errorHint_VERIFY_FAILED: 'An archive did not read back correctly and was not kept. Resume writes it again from the kept downloads.',
+  errorHint_INTERNAL: 'Reelpack stopped on an unexpected error. Resume continues where it stopped; if it happens again, please report the details.',
+  errorHint_SOURCE_UNUSABLE: 'The server could not be listed. Check that it is running and the address is right, then try again.',
+  errorHint_NETWORK: 'The server could not be reached. Check that it is running, then try again.',
+  errorHint_BAD_LISTING: 'The server\'s list of results could not be read.',
+  errorHint_EMPTY_LISTING: 'The server has no results to download.',
+  errorHint_LOCKED: 'Another Reelpack is already downloading into this folder. Wait for it to finish or choose another folder.',
+  errorHint_BUSY: 'A job is already running in this folder. Wait for it to finish or choose another folder.',
+  errorHint_JOB_MISMATCH: 'This folder holds an unfinished job from another source. Resume it from Jobs, or choose another folder.',
 };
 export type MessageKey = keyof typeof messagesEn;

@@ -3,6 +3,7 @@ import type { JobRecord, JobStatus } from '../../electron/core/contract.ts';
 import { Badge } from '../components/badge.tsx';
 import type { Tone } from '../components/badge.tsx';
 import { formatBytes, formatDate, hostOf } from '../components/format.ts';
+import { errorHint } from '../components/error-hint.ts';
 import { Icon } from '../components/icons.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
 
@@ -47,7 +48,7 @@ export function JobsScreen({ jobs, onView, onResume, onForget }: JobsScreenProps
                 <div className="muted small path-line"><Icon name="folder" size={14} /> {job.outDir}</div>
                 <div className="muted small">
                   {formatDate(job.updatedAt, locale)} · {t('jobFiles', { count: job.filesTotal, size: formatBytes(job.bytesTotal) })}
-                  {job.error && <span className="danger"> · {job.error.message}</span>}
+                  {job.error && <span className="danger" title={job.error.message}> · {errorHint(t, job.error) ?? job.error.message}</span>}
                 </div>
               </div>
               <div className="row gap">

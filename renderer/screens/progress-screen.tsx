@@ -5,6 +5,7 @@ import { useMemo, useRef, useState } from 'react';
 import type { FileRow, JobSnapshot } from '../../electron/core/contract.ts';
 import { Badge } from '../components/badge.tsx';
 import type { Tone } from '../components/badge.tsx';
+import { errorHint } from '../components/error-hint.ts';
 import { formatBytes, formatDuration, formatSpeed, hostOf } from '../components/format.ts';
 import { Icon } from '../components/icons.tsx';
 import { ProgressBar } from '../components/progress-bar.tsx';
@@ -51,6 +52,21 @@ export function fileStateLabel(t: Translate, f: FileRow): string {
     default:
       return t(`state_${f.state}`);
   }
+}
+
+/** A job-level error: what to do about it first (localized), then the engine's own message. */
+function ErrorNote({ error }: { error: NonNullable<JobView['job']['error']> }) {
+  const { t } = useI18n();
+  const hint = errorHint(t, error);
+  return (
+    <div className="note danger error-note" role="alert">
+      <Icon name="alert" size={14} />
+      <div>
+        <div>{hint ?? error.message}</div>
+        {hint && <div className="small muted error-detail">{t('errorDetails')}: {error.message} <code>{error.code}</code></div>}
+      </div>
+    </div>
+  );
 }
 
 export interface ProgressScreenProps {
@@ -102,9 +118,15 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: Pr
               <Icon name="play" /> {t('resume')}
             </button>
           )}
-          {status === 'failed' && (
+          {status === 'failed' && failedCount > 0 && (
             <button type="button" className="btn btn-primary" onClick={onRetry}>
               <Icon name="refresh" /> {t('retryFailed')}
+            </button>
+          )}
+          {/* Stopped by an error of the job itself (disk full, the archive…), no file failed: it resumes. */}
+          {status === 'failed' && failedCount === 0 && (
+            <button type="button" className="btn btn-primary" onClick={onResume}>
+              <Icon name="play" /> {t('resume')}
             </button>
           )}
           {(running || status === 'paused' || status === 'interrupted' || status === 'failed') && (
@@ -148,7 +170,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: Pr
         {status === 'paused' && <p className="note"><Icon name="pause" size={14} /> {t('pausedNote')}</p>}
         {status === 'cancelled' && <p className="note"><Icon name="x" size={14} /> {t('cancelledNote')}</p>}
         {status === 'failed' && failedCount > 0 && <p className="note danger"><Icon name="alert" size={14} /> {t('failedSummary', { count: failedCount })}</p>}
-        {record.error && <p className="note danger" role="alert"><Icon name="alert" size={14} /> {record.error.message}</p>}
+        {record.error && <ErrorNote error={record.error} />}
       </section>
       <div className="chips">
         {(['queued', 'downloading', 'retrying', 'verified', 'zipped', 'failed'] as const).map((s) =>
@@ -167,7 +189,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: Pr
               <div key={f.id} role="listitem" className={`file-row state-${f.state}`} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: rowHeight, transform: `translateY(${v.start}px)` }}>
                 <Icon name="film" className="file-icon" />
                 <span className="ellipsis file-name" title={f.name}>{f.name}</span>
-                <span className="file-bar">{f.state === 'downloading' && f.size ? <ProgressBar value={f.bytesDone / f.size} label={f.name} size="mini" /> : null}</span>
+                <span className="file-bar">{f.size && (f.state === 'downloading' || (f.state === 'queued' && f.bytesDone > 0)) ? <ProgressBar value={f.bytesDone / f.size} label={f.name} size="mini" tone={f.state === 'queued' ? 'muted' : 'accent'} /> : null}</span>
                 <span className="num muted small">{formatBytes(f.size)}</span>
                 <Badge tone={stateTone[f.state]} title={f.reason ?? undefined}>{fileStateLabel(t, f)}</Badge>
               </div>

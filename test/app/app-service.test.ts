@@ -242,6 +242,10 @@ test('pause then cancel deletes the staging; a cancelled job cannot resume', asy
   const snap = await app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
   await new Promise((r) => setTimeout(r, 300));
   assert.equal((await app.pauseJob({ jobId: snap.job.id })).status, 'paused');
+  const paused = await app.getJob({ jobId: snap.job.id });
+  assert.ok(paused.files.length > 0);
+  assert.deepEqual(paused.files.filter((f) => f.state === 'downloading' || f.state === 'retrying'), [], 'nothing shows as downloading once paused');
+  assert.ok(paused.files.some((f) => f.state === 'queued' && f.bytesDone > 0), 'a file cut short keeps its bytes');
   assert.ok((await app.checkFolder({ path: outDir })).interruptedJob);
   const busy = await dispatchCommand(app, 'startJob', { source: c.source, outDir, mode: 'zip', onlyNew: false });
   assert.equal(busy.ok, true); // a paused job does not block the folder; the engine resumes its journal

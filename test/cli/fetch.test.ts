@@ -57,6 +57,7 @@ test('fetch from the demo server: JSON events, summary, exit 1 when a file fails
       const out = join(dir, 'out');
       const result = await runCli(['fetch', demo.url, '--out', out, '--mode', 'folder', '--json'], { REELPACK_HOME: join(dir, 'home') });
       assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /the other files are kept: run the same command again to retry the failed ones/);
       const summary = result.summary!;
       assert.deepEqual(Object.keys(summary).sort(), ['bytes', 'failed', 'files', 'networkBytes', 'ok', 'outputs', 'type']);
       assert.equal(summary.ok, false);

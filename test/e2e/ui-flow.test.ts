@@ -4,7 +4,7 @@
 // yauzl against the server's bytes. Screenshots land in test-artifacts/screenshots/.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -177,6 +177,45 @@ test('cancel stops the job and deletes what it downloaded', { skip }, async () =
   assert.deepEqual((await readdir(outDir)).filter((f) => f.endsWith('.zip')), []);
   await page.close();
 });
+
+test('a disk that fills up mid-job stops it with what to do, and Resume finishes it once there is room', { skip: skip || (cannotMountTmpfs() ?? false) }, async () => {
+  // 12 MB: the ZIP's 9 MB pass the check at the start; then another program takes the rest.
+  await withTmpfs(12, async (mount) => {
+    const page = await openApp();
+    const filler = path.join(mount, 'another-program.bin');
+    try {
+      await connectTo(page, slow.url);
+      const outDir = path.join(mount, 'out');
+      await chooseFolder(page, outDir);
+      await page.getByRole('button', { name: 'Download and bundle' }).click();
+      await waitForPercentAbove(page, 5);
+      await fillDisk(filler);
+      await page.getByText('The disk is full. Free some space, then resume: nothing downloaded so far is lost.').waitFor({ timeout: 30_000 });
+      await page.getByText(/^Details: .*DISK_FULL$/).waitFor(); // the engine's own message follows
+      assert.equal(await page.getByRole('button', { name: 'Retry failed' }).count(), 0, 'no file failed: the job resumes');
+      await snap(page, 'progress-disk-full-en');
+      await rm(filler);
+      await page.getByRole('button', { name: 'Resume' }).click();
+      await waitForDone(page);
+      await assertArchiveMatches(outDir, slow, 12);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+/** Writes `file` until the disk answers ENOSPC, as another program filling it would. */
+async function fillDisk(file: string): Promise<void> {
+  const handle = await open(file, 'w');
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  try {
+    for (;;) await handle.write(chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    await handle.close();
+  }
+}
 
 test('files that failed on a server fault are fetched by "Retry failed"', { skip }, async () => {
   const page = await openApp();

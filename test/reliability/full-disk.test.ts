@@ -46,6 +46,7 @@ for (const c of cases) {
         assert.equal(full.summary?.error?.code, 'DISK_FULL', JSON.stringify(full.summary));
         assert.match(full.stderr + (full.summary?.error?.message ?? ''), /disk full|not enough free space|no space/i);
         assert.doesNotMatch(full.stderr, stackTrace);
+        assert.match(full.stderr, /the job is saved: run the same command again to resume/);
         // Whatever is under a final name is complete: loose files equal their source, and no archive yet.
         for (const name of await finalNames(out)) {
           assert.ok(!name.endsWith('.zip'), `archive ${name} exists although the job failed`);

@@ -75,12 +75,7 @@ export class JobSession {
     this.warningsSent = 0;
     this.record.error = null;
     // A retry re-queues what failed; the engine re-reports every file it handles.
-    for (const row of this.files.values()) {
-      if (row.state === 'failed' || row.state === 'retrying' || row.state === 'downloading') {
-        this.files.set(row.id, { ...row, state: 'queued', reason: null, attempt: null, retryInMs: null });
-        this.changed.add(row.id);
-      }
-    }
+    this.requeue(['failed', 'retrying', 'downloading']);
     const controller = new AbortController();
     this.controller = controller;
     this.setStatus('running');
@@ -100,6 +95,9 @@ export class JobSession {
       error = e;
     }
     if (summary) this.apply(summary);
+    // Nothing downloads once the run is over (paused, failed, cancelled): a row left
+    // "downloading 33%" would claim otherwise. Its bytes stay counted and are kept on disk.
+    this.requeue(['retrying', 'downloading']);
     const stopping = this.record.status;
     if (stopping === 'pausing') return this.setStatus('paused');
     if (stopping === 'cancelling') {
@@ -119,6 +117,15 @@ export class JobSession {
       return this.setStatus('failed');
     }
     this.setStatus('done');
+  }
+
+  private requeue(states: ReadonlyArray<FileRow['state']>): void {
+    for (const row of this.files.values()) {
+      if (states.includes(row.state)) {
+        this.files.set(row.id, { ...row, state: 'queued', reason: null, attempt: null, retryInMs: null });
+        this.changed.add(row.id);
+      }
+    }
   }
 
   /** Pause: abort; the engine keeps its journal, so resume continues where it stopped. */

@@ -62,7 +62,7 @@ export class ZipWorkerClient {
       lastTick = now;
       if (now - this.lastHeard <= silenceMs || this.hasExited) return;
       clearInterval(this.watchdog);
-      this.fail(new ReelpackError('ZIP_FAILED', `zip worker did not respond for ${Math.round(silenceMs / 1000)} s and was stopped; run the same command again to resume`));
+      this.fail(new ReelpackError('ZIP_FAILED', `zip worker did not respond for ${Math.round(silenceMs / 1000)} s and was stopped`));
       this.handle.kill();
     }, aliveIntervalMs);
     this.watchdog.unref();
