@@ -149,7 +149,7 @@ export const messagesEn = {
   looseFiles: '{count} files saved in {folder}',
   // jobs
   jobsTitle: 'Jobs',
-  jobsLead: 'Past and interrupted jobs. Interrupted ones resume where they stopped.',
+  jobsLead: 'Past and unfinished jobs. Unfinished ones resume where they stopped.',
   noJobs: 'No jobs yet.',
   view: 'View',
   forgetJob: 'Remove from list',

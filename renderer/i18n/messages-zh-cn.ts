@@ -142,7 +142,7 @@ export const messagesZhCn: Record<MessageKey, string> = {
   newDownload: '新的下载',
   looseFiles: '{count} 个文件已保存到 {folder}',
   jobsTitle: '任务',
-  jobsLead: '历史任务和中断的任务。中断的任务会从停下的地方继续。',
+  jobsLead: '历史任务和未完成的任务。未完成的任务会从停下的地方继续。',
   noJobs: '还没有任务。',
   view: '查看',
   forgetJob: '从列表中移除',

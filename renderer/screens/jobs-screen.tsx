@@ -1,4 +1,4 @@
-// Jobs: past and interrupted jobs; interrupted or paused ones can be resumed from here.
+// Jobs: past and interrupted jobs; interrupted, paused or failed ones can be resumed from here.
 import type { JobRecord, JobStatus } from '../../electron/core/contract.ts';
 import { Badge } from '../components/badge.tsx';
 import type { Tone } from '../components/badge.tsx';
@@ -36,7 +36,7 @@ export function JobsScreen({ jobs, onView, onResume, onForget }: JobsScreenProps
       {jobs.length === 0 && <p className="empty card">{t('noJobs')}</p>}
       <ul className="job-list">
         {jobs.map((job) => {
-          const resumable = job.status === 'interrupted' || job.status === 'paused';
+          const resumable = job.status === 'interrupted' || job.status === 'paused' || job.status === 'failed';
           const active = job.status === 'running' || job.status === 'pausing' || job.status === 'cancelling';
           return (
             <li key={job.id} className={`card job-card status-${job.status}`}>
@@ -54,7 +54,7 @@ export function JobsScreen({ jobs, onView, onResume, onForget }: JobsScreenProps
               <div className="row gap">
                 {resumable && (
                   <button type="button" className="btn btn-primary" onClick={() => onResume(job)}>
-                    <Icon name="play" /> {t('resumeJob')}
+                    <Icon name={job.failedCount > 0 ? 'refresh' : 'play'} /> {t(job.failedCount > 0 ? 'retryFailed' : 'resumeJob')}
                   </button>
                 )}
                 <button type="button" className="btn" onClick={() => onView(job)}>

@@ -193,9 +193,15 @@ test('a disk that fills up mid-job stops it with what to do, and Resume finishes
       await page.getByText('The disk is full. Free some space, then resume: nothing downloaded so far is lost.').waitFor({ timeout: 30_000 });
       await page.getByText(/^Details: .*DISK_FULL$/).waitFor(); // the engine's own message follows
       assert.equal(await page.getByRole('button', { name: 'Retry failed' }).count(), 0, 'no file failed: the job resumes');
+      await page.getByRole('button', { name: 'Resume' }).waitFor();
       await snap(page, 'progress-disk-full-en');
       await rm(filler);
-      await page.getByRole('button', { name: 'Resume' }).click();
+      // The Jobs screen offers the same: the hint, and Resume on the stopped job.
+      await page.getByRole('button', { name: 'Jobs' }).click();
+      const card = page.locator('.job-card', { hasText: outDir });
+      await card.getByText(/The disk is full/).waitFor();
+      await snap(page, 'jobs-failed-en');
+      await card.getByRole('button', { name: 'Resume' }).click();
       await waitForDone(page);
       await assertArchiveMatches(outDir, slow, 12);
     } finally {
