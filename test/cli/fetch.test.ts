@@ -3,6 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -261,5 +265,45 @@ test('kill -9 during a segmented download: every range resumes, the file is iden
     });
   } finally {
     await demo.close();
+  }
+});
+
+test('--token goes only to the source\'s origin: not to files listed on another host, not through a redirect there', async () => {
+  const body = randomBytes(50_000);
+  const seen: Array<{ server: string; path: string; auth: string | undefined }> = [];
+  const serve = (name: string, handle: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const server = createServer((req, res) => {
+      seen.push({ server: name, path: req.url ?? '', auth: req.headers.authorization });
+      handle(req, res);
+    });
+    server.listen(0, '127.0.0.1');
+    return server;
+  };
+  const file = (res: ServerResponse) => res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length }).end(body);
+  const other = serve('other', (_req, res) => file(res));
+  const source = serve('source', (req, res) => {
+    if (req.url === '/list.txt') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end([`${origin(source)}/own.mp4`, `${origin(other)}/cdn.mp4`, `${origin(source)}/moved.mp4`].join('\n'));
+    } else if (req.url === '/moved.mp4') {
+      res.writeHead(302, { location: `${origin(other)}/moved-there.mp4` }).end();
+    } else file(res);
+  });
+  const origin = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    await Promise.all([once(source, 'listening'), once(other, 'listening')]);
+    await withTemp(async (dir) => {
+      const result = await runCli(['fetch', `${origin(source)}/list.txt`, '--out', join(dir, 'out'), '--mode', 'folder', '--token', 's3cret', '--json'], { REELPACK_HOME: join(dir, 'home') });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.summary?.files, 3);
+    });
+    const bySource = seen.filter((s) => s.server === 'source');
+    for (const path of ['/list.txt', '/own.mp4', '/moved.mp4']) assert.ok(bySource.some((s) => s.path === path), `${path} asked of the source`);
+    assert.ok(bySource.every((s) => s.auth === 'Bearer s3cret'), JSON.stringify(bySource));
+    const byOther = seen.filter((s) => s.server === 'other');
+    assert.deepEqual([...new Set(byOther.map((s) => s.path))].sort(), ['/cdn.mp4', '/moved-there.mp4']);
+    assert.deepEqual(byOther.filter((s) => s.auth !== undefined), [], 'no token to another host');
+  } finally {
+    source.close();
+    other.close();
   }
 });

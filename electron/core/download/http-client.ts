@@ -14,7 +14,11 @@ export type { BodyStream, ChunkHandler };
 export const maxRedirects = 10;
 
 export interface HttpClientOptions {
-  token?: string | undefined;
+  /**
+   * A bearer token and the one origin it is sent to: the source's (see `bearerAuth`). Files a
+   * listing names on other hosts (a CDN, object storage) never see it, nor do redirects there.
+   */
+  auth?: { token: string; origin: string } | undefined;
   /** No bytes (headers or body) for this long fails the request as STALLED. */
   stallTimeoutMs: number;
   /** Connections per origin. */
@@ -80,6 +84,16 @@ export function httpError(error: unknown, url: string): ReelpackError {
   return mapped;
 }
 
+/** The `auth` option for a token given with `source`: none for a local source or no token. */
+export function bearerAuth(token: string | undefined, source: string): HttpClientOptions['auth'] {
+  if (!token || !/^https?:\/\//i.test(source.trim())) return undefined;
+  try {
+    return { token, origin: new URL(source.trim()).origin };
+  } catch {
+    return undefined; // not a URL: listing it fails with a clear USAGE error
+  }
+}
+
 const closeGraceMs = 1000;
 
 export class HttpClient {
@@ -133,7 +147,7 @@ export class HttpClient {
     });
   }
 
-  /** The redirect loop both kinds of request share: bounded, http(s) only, the token kept to its origin. */
+  /** The redirect loop both kinds of request share: bounded, http(s) only, the token kept to the source's origin. */
   private async follow<T extends { statusCode: number; headers: Record<string, string | undefined>; url: string; drop: () => void }>(
     url: string, req: HttpRequest, hop: (current: string, headers: Record<string, string>) => Promise<T>,
   ): Promise<Omit<T, 'drop'>> {
@@ -145,8 +159,8 @@ export class HttpClient {
         throw new ReelpackError('BAD_REDIRECT', `refusing to follow a redirect to a non-http URL: ${current}`);
       }
       const headers: Record<string, string> = { 'user-agent': 'Reelpack/0.1', ...req.headers };
-      // The token goes only to the origin the user named, never to a redirect target elsewhere.
-      if (this.options.token && parsed.origin === new URL(url).origin) headers.authorization = `Bearer ${this.options.token}`;
+      // The token goes only to the source's origin: not to a file listed elsewhere, not to a redirect target elsewhere.
+      if (this.options.auth && parsed.origin === this.options.auth.origin) headers.authorization = `Bearer ${this.options.auth.token}`;
       let res: T;
       try {
         res = await hop(current, headers);

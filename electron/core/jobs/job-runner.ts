@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { syncFile } from '../fs-sync.ts';
 import type { ErrorData } from '../errors.ts';
-import { HttpClient } from '../download/http-client.ts';
+import { HttpClient, bearerAuth } from '../download/http-client.ts';
 import { downloadAttempt, SizeChangedError } from '../download/file-download.ts';
 import type { HashCarry, Validator } from '../download/file-download.ts';
 import { readLocalFile } from '../download/local-file.ts';
@@ -117,7 +117,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) stop.abort();
-  const http = new HttpClient({ token: options.token, stallTimeoutMs: options.stallTimeoutMs, connections: Math.max(4, options.concurrency * Math.max(2, options.segments ?? defaultSegments)) });
+  const http = new HttpClient({ auth: bearerAuth(options.token, options.source), stallTimeoutMs: options.stallTimeoutMs, connections: Math.max(4, options.concurrency * Math.max(2, options.segments ?? defaultSegments)) });
   let release: (() => Promise<void>) | null = null;
   let rt: Runtime | null = null;
   try {

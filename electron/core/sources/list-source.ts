@@ -3,7 +3,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ReelpackError } from '../errors.ts';
-import { HttpClient, discard, expectOk, httpError, readText } from '../download/http-client.ts';
+import { HttpClient, discard, expectOk, httpError, readText, bearerAuth } from '../download/http-client.ts';
 import { withRetry } from '../download/with-retry.ts';
 import { listHttpIndex, parseIndexBody, parseJsonIndex } from './http-index.ts';
 import { listLocalFolder } from './local-folder.ts';
@@ -37,7 +37,7 @@ export function normalizeSource(source: string): string {
 export async function listSource(source: string, options: ListOptions, http?: HttpClient): Promise<Listing> {
   const normalized = normalizeSource(source);
   const ownClient = !http;
-  const client = http ?? new HttpClient({ token: options.token, stallTimeoutMs: 30_000 });
+  const client = http ?? new HttpClient({ auth: bearerAuth(options.token, normalized), stallTimeoutMs: 30_000 });
   try {
     const { kind, items, skipped } = isHttpSource(normalized)
       ? await listHttp(normalized, options, client)
