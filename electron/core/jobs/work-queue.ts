@@ -5,7 +5,8 @@ export class WorkQueue<T> {
   /** Items not taken yet start at `head`: shift() on a 100 000-item array copies the rest each time (3.4 s in all). */
   private readonly ready: Array<T | undefined>;
   private head = 0;
-  private readonly waiting: Array<{ item: T; at: number }> = [];
+  /** Items waiting out a retry delay, soonest first (a heap: a whole batch may wait when the server is down). */
+  private readonly waiting = new DueHeap<T>();
   private active = 0;
   private readonly sleepers = new Set<() => void>();
   private closed = false;
@@ -19,10 +20,9 @@ export class WorkQueue<T> {
     for (;;) {
       if (this.closed) return null;
       const now = Date.now();
-      const due = this.waiting.findIndex((w) => w.at <= now);
-      if (due >= 0) {
+      if (this.waiting.size > 0 && this.waiting.soonest <= now) {
         this.active++;
-        return this.waiting.splice(due, 1)[0]!.item;
+        return this.waiting.pop();
       }
       if (this.head < this.ready.length) {
         const next = this.ready[this.head] as T;
@@ -30,8 +30,8 @@ export class WorkQueue<T> {
         this.active++;
         return next;
       }
-      if (this.waiting.length === 0 && this.active === 0) return null;
-      const earliest = this.waiting.reduce((min, w) => Math.min(min, w.at), Infinity);
+      if (this.waiting.size === 0 && this.active === 0) return null;
+      const earliest = this.waiting.size > 0 ? this.waiting.soonest : Infinity;
       await new Promise<void>((resolve) => {
         let timer: ReturnType<typeof setTimeout> | undefined;
         const wake = () => {
@@ -54,12 +54,12 @@ export class WorkQueue<T> {
   /** The worker gives the item back to be retried after `delayMs`. */
   retryLater(item: T, delayMs: number): void {
     this.active--;
-    this.waiting.push({ item, at: Date.now() + delayMs });
+    this.waiting.push(item, Date.now() + delayMs);
     this.notify();
   }
 
   get pending(): number {
-    return this.ready.length - this.head + this.waiting.length;
+    return this.ready.length - this.head + this.waiting.size;
   }
 
   close(): void {
@@ -69,5 +69,58 @@ export class WorkQueue<T> {
 
   private notify(): void {
     for (const wake of [...this.sleepers]) wake();
+  }
+}
+
+/** A binary min-heap of items by due time; equal times come out in the order they went in. */
+class DueHeap<T> {
+  private readonly heap: Array<{ item: T; at: number; seq: number }> = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** Due time of the soonest item (the heap must not be empty). */
+  get soonest(): number {
+    return this.heap[0]!.at;
+  }
+
+  push(item: T, at: number): void {
+    const heap = this.heap;
+    heap.push({ item, at, seq: this.seq++ });
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(i, parent)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  /** Removes and returns the soonest item (the heap must not be empty). */
+  pop(): T {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let first = i;
+        if (left < heap.length && this.before(left, first)) first = left;
+        if (right < heap.length && this.before(right, first)) first = right;
+        if (first === i) break;
+        [heap[i], heap[first]] = [heap[first]!, heap[i]!];
+        i = first;
+      }
+    }
+    return top.item;
+  }
+
+  private before(a: number, b: number): boolean {
+    const x = this.heap[a]!;
+    const y = this.heap[b]!;
+    return x.at < y.at || (x.at === y.at && x.seq < y.seq);
   }
 }

@@ -30,3 +30,28 @@ test('an item given back for a retry is taken again after its delay, after the r
   queue.finish();
   assert.equal(await queue.take(), null);
 });
+
+test('a whole batch given back for retries (the server went down) comes back once each, soonest first, in order within a delay', async () => {
+  const count = 30_000;
+  const queue = new WorkQueue(Array.from({ length: count }, (_, i) => i));
+  // Longer than giving them all back takes, so none is due again before the last is given back.
+  const delayOf = (i: number) => [1500, 500, 1000][i % 3]!;
+  for (let i = 0; i < count; i++) {
+    const item = (await queue.take())!;
+    queue.retryLater(item, delayOf(item));
+  }
+  assert.equal(queue.pending, count);
+  const seen: number[] = [];
+  for (let item = await queue.take(); item !== null; item = await queue.take()) {
+    seen.push(item);
+    queue.finish();
+  }
+  assert.equal(seen.length, count);
+  assert.equal(new Set(seen).size, count, 'each item once');
+  for (const delay of [500, 1000, 1500]) {
+    const group = seen.filter((i) => delayOf(i) === delay);
+    assert.deepEqual(group, [...group].sort((a, b) => a - b), `the items with a ${delay} ms delay come back in the order they were given back`);
+  }
+  assert.equal(delayOf(seen[0]!), 500);
+  assert.equal(delayOf(seen.at(-1)!), 1500);
+});
