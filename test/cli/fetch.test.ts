@@ -75,6 +75,11 @@ test('fetch from the demo server: JSON events, summary, exit 1 when a file fails
         assert.ok((await readFile(output.path)).equals(source.data));
       }
       assert.ok(result.events.some((e) => e.type === 'listed'));
+      // Run again without --mode (zip by default): the job resumes as it started, and says so.
+      const again = await runCli(['fetch', demo.url, '--out', out, '--json'], { REELPACK_HOME: join(dir, 'home') });
+      assert.equal(again.code, 1, again.stderr);
+      assert.ok(again.events.some((e) => e.type === 'warning' && /with its earlier settings: --mode folder/.test(String(e.message))), JSON.stringify(again.events.filter((e) => e.type === 'warning')));
+      assert.deepEqual(again.summary?.outputs.filter((o) => o.path.endsWith('.zip')), [], 'still loose files, no archive');
     });
   } finally {
     await demo.close();
