@@ -55,7 +55,11 @@ test('an unusable source exits 2 with a JSON summary naming the error', async ()
 });
 
 test('fetch from the demo server: JSON events, summary, exit 1 when a file fails for good, the rest kept', async () => {
-  const demo = await startDemoServer({ count: 6, size: 100_000, faults: (_req, file) => (file?.name === 'result_0002.mp4' ? { kind: 'status', status: 410 } : undefined) });
+  let wait = false; // result_0005's server asks for an hour until then
+  const demo = await startDemoServer({
+    count: 6, size: 100_000,
+    faults: (_req, file) => (file?.name === 'result_0002.mp4' ? { kind: 'status', status: 410 } : file?.name === 'result_0005.mp4' && !wait ? { kind: 'status', status: 429, retryAfter: '3600' } : undefined),
+  });
   try {
     await withTemp(async (dir) => {
       const out = join(dir, 'out');
@@ -65,10 +69,12 @@ test('fetch from the demo server: JSON events, summary, exit 1 when a file fails
       const summary = result.summary!;
       assert.deepEqual(Object.keys(summary).sort(), ['bytes', 'failed', 'files', 'networkBytes', 'ok', 'outputs', 'type']);
       assert.equal(summary.ok, false);
-      assert.equal(summary.files, 5);
-      assert.equal(summary.bytes, 500_000);
-      assert.deepEqual(summary.failed.map((f) => f.name), ['result_0002.mp4']);
-      assert.equal(summary.outputs.length, 5);
+      assert.equal(summary.files, 4);
+      assert.equal(summary.bytes, 400_000);
+      assert.deepEqual(summary.failed.map((f) => f.name), ['result_0002.mp4', 'result_0005.mp4']);
+      // Longer than Reelpack waits: it fails at once and says why.
+      assert.match(summary.failed[1]!.reason, /^HTTP 429 .*; the server asks to wait 60 min, longer than the 10 min Reelpack waits: run the job again later$/);
+      assert.equal(summary.outputs.length, 4);
       for (const output of summary.outputs) {
         const source = demo.files.find((f) => output.path.endsWith(f.name))!;
         assert.equal(output.sha256, source.sha256);
@@ -76,10 +82,12 @@ test('fetch from the demo server: JSON events, summary, exit 1 when a file fails
       }
       assert.ok(result.events.some((e) => e.type === 'listed'));
       // Run again without --mode (zip by default): the job resumes as it started, and says so.
+      wait = true;
       const again = await runCli(['fetch', demo.url, '--out', out, '--json'], { REELPACK_HOME: join(dir, 'home') });
       assert.equal(again.code, 1, again.stderr);
       assert.ok(again.events.some((e) => e.type === 'warning' && /with its earlier settings: --mode folder/.test(String(e.message))), JSON.stringify(again.events.filter((e) => e.type === 'warning')));
       assert.deepEqual(again.summary?.outputs.filter((o) => o.path.endsWith('.zip')), [], 'still loose files, no archive');
+      assert.deepEqual(again.summary?.failed.map((f) => f.name), ['result_0002.mp4'], 'the file the server asked to wait for is fetched now');
     });
   } finally {
     await demo.close();

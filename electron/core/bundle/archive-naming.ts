@@ -3,6 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ReelpackError } from '../errors.ts';
+import { renameNoOverwrite } from '../rename-no-overwrite.ts';
 import { shouldCompress } from './compression-policy.ts';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -57,23 +58,7 @@ export async function chooseFreeBase(dir: string, base: string): Promise<string>
   }
 }
 
-const noHardLinks = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
-
-/**
- * Renames `from` to `to` unless `to` exists. A hard link fails atomically on an existing target;
- * file systems without hard links (FAT, exFAT) fall back to check-then-rename.
- */
-export async function renameNoOverwrite(from: string, to: string): Promise<void> {
-  try {
-    await fs.link(from, to);
-    await fs.unlink(from);
-    return;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new ReelpackError('ZIP_FAILED', `archive name already taken: ${to}`);
-    if (!code || !noHardLinks.has(code)) throw error;
-  }
-  const exists = await fs.stat(to).then(() => true, () => false);
-  if (exists) throw new ReelpackError('ZIP_FAILED', `archive name already taken: ${to}`);
-  await fs.rename(from, to);
+/** Gives a finished archive its final name; refuses (ZIP_FAILED) to replace anything there. */
+export async function renameArchive(from: string, to: string): Promise<void> {
+  if (!(await renameNoOverwrite(from, to))) throw new ReelpackError('ZIP_FAILED', `archive name already taken: ${to}`);
 }

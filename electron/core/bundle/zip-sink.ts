@@ -15,7 +15,7 @@ import type { FailedFile, OutputFile } from '../jobs/job-events.ts';
 import type { OutputSink, SinkContext, VerifiedFile } from '../jobs/output-sink.ts';
 import { safeRelativePath } from '../names/safe-path.ts';
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
-import { archiveFileName, chooseFreeBase, defaultArchiveBase, renameNoOverwrite, splitArchivePath } from './archive-naming.ts';
+import { archiveFileName, chooseFreeBase, defaultArchiveBase, renameArchive, splitArchivePath } from './archive-naming.ts';
 import { loadBundleState, saveBundleState } from './bundle-state.ts';
 import { syncDir } from '../fs-sync.ts';
 import type { BundleState, FinishedVolume } from './bundle-state.ts';
@@ -255,7 +255,7 @@ class ZipSink implements OutputSink {
       // Verified and recorded, but the crash came before its rename: finish the rename.
       const partial = await fs.stat(`${finalPath}.part`).catch(() => null);
       if (!stats && partial?.size === volume.size) {
-        await renameNoOverwrite(`${finalPath}.part`, finalPath);
+        await renameArchive(`${finalPath}.part`, finalPath);
         kept.push(volume);
         continue;
       }
@@ -393,7 +393,7 @@ class ZipSink implements OutputSink {
       files: files.map((file) => ({ id: file.id, path: file.safePath, sha256: file.sha256 })),
     });
     await saveBundleState(this.ctx.stateDir, this.state);
-    await renameNoOverwrite(volume.partPath, finalPath);
+    await renameArchive(volume.partPath, finalPath);
     await syncDir(this.state.dir);
     this.current = null;
     for (const file of files) this.held.set(file.id, file.sha256);

@@ -2,9 +2,10 @@
 // An existing different file is never overwritten: the new one gets " (2)".
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, stat, utimes } from 'node:fs/promises';
+import { mkdir, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { splitExtension } from '../names/safe-path.ts';
+import { withSuffix } from '../names/safe-path.ts';
+import { renameNoOverwrite } from '../rename-no-overwrite.ts';
 import type { OutputFile } from './job-events.ts';
 import type { VerifiedFile } from './output-sink.ts';
 
@@ -16,9 +17,8 @@ async function sha256Of(path: string): Promise<string> {
 
 /** Moves a staged file into place; returns its path relative to outDir. */
 export async function placeLooseFile(outDir: string, file: VerifiedFile): Promise<string> {
-  const [base, ext] = splitExtension(file.safePath);
   for (let n = 1; n < 10_000; n++) {
-    const relative = n === 1 ? file.safePath : `${base} (${n})${ext}`;
+    const relative = n === 1 ? file.safePath : withSuffix(file.safePath, n);
     const target = join(outDir, relative);
     const existing = await stat(target).catch(() => null);
     if (existing) {
@@ -27,7 +27,7 @@ export async function placeLooseFile(outDir: string, file: VerifiedFile): Promis
       continue;
     }
     await mkdir(dirname(target), { recursive: true });
-    await rename(file.path, target);
+    if (!(await renameNoOverwrite(file.path, target))) continue; // another program took the name meanwhile
     const seconds = file.mtimeMs / 1000;
     await utimes(target, seconds, seconds).catch(() => {});
     return relative;

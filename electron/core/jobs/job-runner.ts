@@ -11,7 +11,7 @@ import { downloadAttempt, SizeChangedError } from '../download/file-download.ts'
 import type { HashCarry, Validator } from '../download/file-download.ts';
 import { readLocalFile } from '../download/local-file.ts';
 import { RateLimiter } from '../download/rate-limiter.ts';
-import { retryDelay } from '../download/retry-policy.ts';
+import { retryAfterCapMs, retryDelay } from '../download/retry-policy.ts';
 import { downloadSegmented, segmentThresholdBytes, SegmentsUnsupportedError } from '../download/segmented-download.ts';
 import { UniquePathAllocator } from '../names/safe-path.ts';
 import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
@@ -478,10 +478,13 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         queue.retryLater(item, delay);
       } else {
         learnSize(rt, item, 0); // nothing more is coming for it
-        rt.failed.push({ name: item.safePath, reason: error.message });
-        rt.state.failed.set(item.i, error.message);
-        await rt.journal.append({ t: 'failed', i: item.i, reason: error.message }).catch(() => {});
-        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'failed', size: knownSize(rt, item), reason: error.message });
+        const reason = error.retryAfterMs !== undefined && error.retryAfterMs > retryAfterCapMs
+          ? `${error.message}; the server asks to wait ${Math.ceil(error.retryAfterMs / 60_000)} min, longer than the ${retryAfterCapMs / 60_000} min Reelpack waits: run the job again later`
+          : error.message;
+        rt.failed.push({ name: item.safePath, reason });
+        rt.state.failed.set(item.i, reason);
+        await rt.journal.append({ t: 'failed', i: item.i, reason }).catch(() => {});
+        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'failed', size: knownSize(rt, item), reason });
         queue.finish();
       }
     }

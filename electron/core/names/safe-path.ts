@@ -61,7 +61,8 @@ function collisionKey(path: string): string {
   return path.normalize('NFC').toLowerCase();
 }
 
-function withSuffix(segment: string, n: number): string {
+/** `clip (2).mp4` for (`clip.mp4`, 2): the one way a taken name gets its number. */
+export function withSuffix(segment: string, n: number): string {
   const [base, ext] = splitExtension(segment);
   return `${base} (${n})${ext}`;
 }
