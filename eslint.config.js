@@ -41,7 +41,7 @@ export default tseslint.config(
     },
   },
   layer(['electron/core/**'], 'core', [
-    [['**/main/**', '**/preload/**', '**/host/**', '**/cli/**', '**/renderer/**'], 'is plain Node: it never imports main, preload, host, cli or renderer.'],
+    [['**/main/**', '**/preload/**', '**/host/**', '**/cli/**', '**/renderer/**', '**/worker/zip-worker.ts'], 'is plain Node: it never imports main, preload, host, cli, renderer or the worker entry (only its protocol).'],
   ], noElectron),
   layer(['electron/worker/**'], 'worker', [
     [['**/main/**', '**/preload/**', '**/host/**', '**/cli/**', '**/renderer/**'], 'must not import main, preload, host, cli or renderer.'],

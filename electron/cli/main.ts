@@ -148,7 +148,7 @@ export function buildProgram(): Command {
   program.command('serve')
     .description('serve the Reelpack UI and its API to a browser on 127.0.0.1 (for headless machines)')
     .option('--port <n>', 'port (default: any free port)', positiveInt('--port', 0, 65535))
-    .option('--config-dir <dir>', 'settings and job history (default: $REELPACK_HOME or ~/.config/reelpack)')
+    .option('--config-dir <dir>', 'settings and job history (default: $REELPACK_HOME, else $XDG_CONFIG_HOME/reelpack or ~/.config/reelpack)')
     .option('--ui-dir <dir>', 'built UI to serve (default: dist/ui, made by npm run build:ui)')
     .action(async (flags: { port?: number; configDir?: string; uiDir?: string }) => {
       const args = [

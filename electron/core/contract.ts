@@ -247,7 +247,6 @@ export function eventChannel(name: EventName): string {
   return `${channelPrefix}evt:${name}`;
 }
 export const commandChannels: readonly string[] = commandNames.map(commandChannel);
-export const eventChannels: readonly string[] = eventNames.map(eventChannel);
 
 export function isCommandName(name: unknown): name is CommandName {
   return typeof name === 'string' && (commandNames as readonly string[]).includes(name);

@@ -320,3 +320,32 @@ test('--token goes only to the source\'s origin: not to files listed on another 
     other.close();
   }
 });
+
+test('a destination holding an unfinished job is refused (exit 2) for another source, or for a journal of another version', async () => {
+  const demo = await startDemoServer({ count: 3, size: 10_000, faults: (_req, file) => (file?.name === 'result_0002.mp4' ? { kind: 'status', status: 410 } : undefined) });
+  try {
+    await withTemp(async (dir) => {
+      const out = join(dir, 'out');
+      const env = { REELPACK_HOME: join(dir, 'home') };
+      const first = await runCli(['fetch', demo.url, '--out', out, '--mode', 'folder'], env);
+      assert.equal(first.code, 1, first.stderr); // one file failed: the job stays, unfinished
+      const before = (await readdir(out)).sort();
+      const local = join(dir, 'local');
+      await mkdir(local);
+      await writeFile(join(local, 'a.mp4'), 'a');
+      const other = await runCli(['fetch', local, '--out', out], env);
+      assert.equal(other.code, 2, other.stderr);
+      assert.match(other.stderr, /holds an unfinished job for http:\/\/127\.0\.0\.1:\d+\/; run that again to finish it, or choose another folder/);
+      const journal = join(out, '.reelpack', 'journal.ndjson');
+      const lines = (await readFile(journal, 'utf8')).split('\n');
+      lines[0] = lines[0]!.replace('"v":1', '"v":2');
+      await writeFile(journal, lines.join('\n'));
+      const newer = await runCli(['fetch', demo.url, '--out', out, '--mode', 'folder'], env);
+      assert.equal(newer.code, 2, newer.stderr);
+      assert.match(newer.stderr, /written by another version of Reelpack \(journal version 2, this one reads 1\)/);
+      assert.deepEqual((await readdir(out)).sort(), before, 'nothing in the folder touched');
+    });
+  } finally {
+    await demo.close();
+  }
+});

@@ -1,5 +1,6 @@
 // The contract implemented on the engine: plain Node, no Electron. Electron main and the
 // browser host both build exactly this object and only wire its commands and events.
+import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -39,7 +40,7 @@ export interface AppPlatform {
   showItemInFolder: (target: string) => Promise<void>;
   secrets?: SecretStore | undefined;
   /** Electron: a zip worker under utilityProcess (passed through to the bundler). */
-  spawnZipWorker?: (() => unknown) | undefined;
+  spawnZipWorker?: (() => ZipWorkerHandle) | undefined;
 }
 
 export interface AppServiceOptions {

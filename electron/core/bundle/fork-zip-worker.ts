@@ -1,6 +1,6 @@
 // The default way to start the zip worker: child_process.fork with the running Node. Electron's
-// main process passes its own spawnWorker built on utilityProcess.fork(zipWorkerEntry) instead
-// (process.execPath is the Electron binary there).
+// main process passes its own spawnZipWorker built on utilityProcess.fork of its bundled
+// dist/app/zip-worker.mjs instead (process.execPath is the Electron binary there).
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import type { ZipWorkerHandle, ZipWorkerReply } from '../../worker/zip-protocol.
 declare const __REELPACK_BUNDLED_WORKER__: string | undefined;
 
 /** Absolute path of the worker entry: electron/worker/zip-worker.ts, or the bundled worker. */
-export const zipWorkerEntry = typeof __REELPACK_BUNDLED_WORKER__ === 'string'
+const zipWorkerEntry = typeof __REELPACK_BUNDLED_WORKER__ === 'string'
   ? fileURLToPath(new URL(__REELPACK_BUNDLED_WORKER__, import.meta.url))
   : fileURLToPath(new URL(`../../worker/zip-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 

@@ -79,8 +79,8 @@ export class BufferedFileWriter {
       if (this.used - this.queued >= maxWriteBytes) this.queueWrite();
     }
     if (this.used === writeBlockBytes && this.inFlight.length < blocksInFlight) this.finishBlock();
-    // On a slow link a piece takes long to fill; write what we have every second so a
-    // crash loses at most a second of data.
+    // On a slow link a piece takes long to fill: when bytes arrive more than a second after
+    // the last write, write what we have, so a crash loses little more than a second's worth.
     else if (this.used > this.queued && Date.now() - this.lastWriteAt > maxBufferAgeMs) this.queueWrite();
     return undefined;
   }

@@ -17,7 +17,7 @@ export interface RetryInput {
 
 export const retryBaseMs = 500;
 export const retryCapMs = 30_000;
-/** A Retry-After longer than this is treated as "give up for now" rather than obeyed. */
+/** A Retry-After longer than this fails the file for this run (the job runner's reason says so) rather than being obeyed. */
 export const retryAfterCapMs = 10 * 60_000;
 
 const retryableCodes = new Set<ErrorCode>(['NETWORK', 'STALLED', 'BAD_RESPONSE', 'SIZE_MISMATCH', 'STILL_WRITING']);

@@ -60,14 +60,6 @@ export class SegmentsUnsupportedError extends ReelpackError {
   }
 }
 
-export function planSegments(size: number, count: number): SegmentRange[] {
-  const n = Math.max(1, Math.min(count, Math.floor(size / (1024 * 1024)) || 1));
-  const step = Math.ceil(size / n);
-  const ranges: SegmentRange[] = [];
-  for (let start = 0; start < size; start += step) ranges.push({ start, end: Math.min(size, start + step) - 1, pos: start });
-  return ranges;
-}
-
 export interface SegmentedContext extends DownloadContext {
   segments: number;
   retries: number;
@@ -82,7 +74,7 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
   if (size === undefined) throw new SegmentsUnsupportedError(target.url, 'size unknown');
   const existing = await stat(target.partPath).then((s) => s.size, () => -1);
   const resumable = ctx.saved && existing === size && ctx.saved.ranges.every((r) => r.end < size);
-  const plan: SegmentPlan = resumable ? structuredClone(ctx.saved!) : { validator: {}, ranges: planSegments(size, 1) };
+  const plan: SegmentPlan = resumable ? structuredClone(ctx.saved!) : { validator: {}, ranges: size > 0 ? [{ start: 0, end: size - 1, pos: 0 }] : [] } // one range; split later if slow (adaptive);
   const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT);
   const syncBehind = new SyncBehind(() => file.datasync());
   let networkBytes = 0;

@@ -1,6 +1,7 @@
 // Runs one job: list (or reload the journal), download with N workers, verify, hand each
 // file to the output sink, finish, clean up. Crash-safe: run the same job again after any
 // interruption and it continues from the journal and the .part files.
+import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
 import { mkdir, rename, truncate, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
@@ -23,7 +24,7 @@ import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.
 import { checksumsName, manifestName } from '../bundle/manifest.ts';
 import { acquireJobLock } from './job-lock.ts';
 import { checkJobFreeSpace, checkJobOptions, commitsPerConnection, createDestination, stagingLimitBytes } from './job-preflight.ts';
-import { Journal, readJournal, removeJobState } from './journal.ts';
+import { Journal, journalVersion, readJournal, removeJobState } from './journal.ts';
 import type { DoneFact, JobHeader, JobItem, JobState } from './journal.ts';
 import type { OutputSink, VerifiedFile } from './output-sink.ts';
 import { ProgressTracker } from './progress-tracker.ts';
@@ -56,7 +57,7 @@ export interface JobOptions {
   /** Where the per-server catalog lives; defaultConfigDir() when undefined. */
   catalogDir?: string | undefined;
   /** Electron main passes a utilityProcess-based worker; Node uses child_process.fork. */
-  spawnZipWorker?: (() => unknown) | undefined;
+  spawnZipWorker?: (() => ZipWorkerHandle) | undefined;
 }
 
 /** Names every archive must keep for itself. */
@@ -206,7 +207,7 @@ async function loadOrCreateJob(
   const items: JobItem[] = chosen.map((item, i) => ({ ...item, i, safePath: names.allocate(item.name) }));
   for (const skip of listing.skipped) emit({ type: 'warning', message: `skipped ${skip.name}: ${skip.reason}` });
   const header: JobHeader = {
-    t: 'job', v: 1, source: listing.source, kind: listing.kind, mode: options.mode, zipName: options.zipName,
+    t: 'job', v: journalVersion, source: listing.source, kind: listing.kind, mode: options.mode, zipName: options.zipName,
     volumeSize: options.volumeSize, allowPartial: options.allowPartial, createdAt: new Date().toISOString(),
   };
   return { state: { header, items, validators: new Map(), segments: new Map(), done: new Map(), failed: new Map() }, resumed: false };
@@ -224,7 +225,7 @@ async function createArchiveSink(options: JobOptions, state: JobState, outDir: s
       volumeSize: state.header.volumeSize,
       expectedFiles: state.items.length,
       expectedBytes: state.items.reduce((s, i) => s + (i.size ?? 0), 0),
-      spawnWorker: options.spawnZipWorker as never,
+      spawnWorker: options.spawnZipWorker,
       stagingLimit: stagingLimitBytes(state.header, state.items, options.concurrency),
       // Staged copies of files safely inside a finished, verified volume are not needed any more.
       onReleased: (ids) => {

@@ -5,16 +5,18 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ReelpackError } from '../errors.ts';
 import { replaceFileDurably } from '../fs-sync.ts';
 import type { ResultItem, SourceKind } from '../sources/source-types.ts';
 import type { Validator } from '../download/file-download.ts';
 import type { SegmentPlan } from '../download/segmented-download.ts';
 
+/** The journal's format; a journal of another version is refused, not misread. */
 export const journalVersion = 1;
 
 export interface JobHeader {
   t: 'job';
-  v: number;
+  v: typeof journalVersion;
   source: string;
   kind: SourceKind;
   mode: 'zip' | 'folder' | 'both';
@@ -82,6 +84,9 @@ export async function readJournal(stateDir: string): Promise<JobState | null> {
       break; // torn tail from a crash
     }
     if (fact.t === 'job') {
+      if (fact.v !== journalVersion) {
+        throw new ReelpackError('JOB_MISMATCH', `${stateDir} holds an unfinished job written by another version of Reelpack (journal version ${String(fact.v)}, this one reads ${journalVersion}): finish it with that version, or choose another folder`);
+      }
       state = { header: fact, items: [], validators: new Map(), segments: new Map(), done: new Map(), failed: new Map() };
       continue;
     }

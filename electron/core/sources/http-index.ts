@@ -85,11 +85,6 @@ export function parseIndexBody(text: string, contentType: string, url: string): 
   return parseHtmlIndex(text);
 }
 
-export function looksLikeHtmlIndex(text: string): boolean {
-  return /<title>\s*(Index of|Directory listing for)/i.test(text) || /<h1>\s*(Index of|Directory listing for)/i.test(text)
-    || /class="listing"|id="listing"/i.test(text);
-}
-
 async function fetchIndex(url: string, http: HttpClient, signal?: AbortSignal): Promise<IndexEntry[]> {
   return withRetry(async () => {
     const res = await http.send(url, { headers: { accept: 'application/json;q=0.9, text/html;q=0.8, */*;q=0.1' }, signal });
