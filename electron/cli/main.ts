@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import { jobDefaults } from '../core/jobs/job-defaults.ts';
 import { runJob } from '../core/jobs/job-runner.ts';
 import type { OutputMode } from '../core/jobs/job-runner.ts';
 import { listSource } from '../core/sources/list-source.ts';
@@ -22,7 +23,7 @@ export function exitCodeFor(code: ErrorCode | undefined): number {
   return usageCodes.has(code) ? 2 : 1;
 }
 
-function positiveInt(name: string, min = 1, max = 1000) {
+function intInRange(name: string, min = 1, max = 1000) {
   return (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
@@ -64,15 +65,15 @@ export function buildProgram(): Command {
     .addOption(new Option('--mode <mode>', 'zip: one archive; folder: loose files; both').choices(['zip', 'folder', 'both']).default('zip'))
     .option('--zip <file name>', 'archive name (default {host}_results_{yyyyMMdd_HHmm}.zip)')
     .option('--volume-size <size>', 'split into independent archives of at most this size (e.g. 2g, 4000m)', sizeArg)
-    .option('-c, --concurrency <n>', 'files downloaded at once', positiveInt('--concurrency', 1, 64), 3)
+    .option('-c, --concurrency <n>', 'files downloaded at once', intInRange('--concurrency', 1, 64), jobDefaults.concurrency)
     .option('--token <t>', 'bearer token (or set REELPACK_TOKEN)')
-    .option('--stall-timeout <s>', 'seconds without a byte before a download is retried', positiveInt('--stall-timeout', 1, 3600), 30)
-    .option('--retries <n>', 'retries per file after a failure without progress', positiveInt('--retries', 0, 100), 5)
-    .option('--depth <n>', 'subfolder depth for folder listings', positiveInt('--depth', 0, 32), 3)
+    .option('--stall-timeout <s>', 'seconds without a byte before a download is retried', intInRange('--stall-timeout', 1, 3600), jobDefaults.stallTimeoutMs / 1000)
+    .option('--retries <n>', 'retries per file after a failure without progress', intInRange('--retries', 0, 100), jobDefaults.retries)
+    .option('--depth <n>', 'subfolder depth for folder listings', intInRange('--depth', 0, 32), jobDefaults.depth)
     .addOption(new Option('--kind <kind>', 'force the source kind').choices([...sourceKinds]))
     .option('--only-new', 'only results not fetched from this source before', false)
     .option('--allow-partial', 'bundle what arrived even if some files failed (listed in the manifest)', false)
-    .option('--segments <n>', 'up to n connections for each file of 64 MiB or more, added only when one connection is slow (1 = off)', positiveInt('--segments', 1, 16), 4)
+    .option('--segments <n>', 'up to n connections for each file of 64 MiB or more, added only when one connection is slow (1 = off)', intInRange('--segments', 1, 16), jobDefaults.segments)
     .option('--limit-rate <bytes/s>', 'cap the total download speed (e.g. 500k, 10m per second)', sizeArg)
     .option('--json', 'NDJSON events on stdout; the last line is the summary', false)
     .action(async (source: string, flags: FetchFlags) => {
@@ -106,7 +107,7 @@ export function buildProgram(): Command {
     .description('list every result of <source> without downloading')
     .argument('<source>')
     .option('--token <t>', 'bearer token (or set REELPACK_TOKEN)')
-    .option('--depth <n>', 'subfolder depth for folder listings', positiveInt('--depth', 0, 32), 3)
+    .option('--depth <n>', 'subfolder depth for folder listings', intInRange('--depth', 0, 32), jobDefaults.depth)
     .addOption(new Option('--kind <kind>', 'force the source kind').choices([...sourceKinds]))
     .option('--json', 'print the listing as JSON', false)
     .action(async (source: string, flags: { token?: string; depth: number; kind?: SourceKind; json: boolean }) => {
@@ -147,7 +148,7 @@ export function buildProgram(): Command {
 
   program.command('serve')
     .description('serve the Reelpack UI and its API to a browser on 127.0.0.1 (for headless machines)')
-    .option('--port <n>', 'port (default: any free port)', positiveInt('--port', 0, 65535))
+    .option('--port <n>', 'port (default: any free port)', intInRange('--port', 0, 65535))
     .option('--config-dir <dir>', 'settings and job history (default: $REELPACK_HOME, else $XDG_CONFIG_HOME/reelpack or ~/.config/reelpack)')
     .option('--ui-dir <dir>', 'built UI to serve (default: dist/ui, made by npm run build:ui)')
     .action(async (flags: { port?: number; configDir?: string; uiDir?: string }) => {

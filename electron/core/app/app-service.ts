@@ -1,5 +1,6 @@
 // The contract implemented on the engine: plain Node, no Electron. Electron main and the
 // browser host both build exactly this object and only wire its commands and events.
+import { jobDefaults } from '../jobs/job-defaults.ts';
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -103,7 +104,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
   const stored = new Map<string, StoredJob>();
   const tokens = new Map<string, string>(); // source → token typed this session (never written in clear)
   const listings = new Map<string, ResultItem[]>();
-  const defaults = { stallTimeoutMs: 30_000, retries: 5, depth: 3, ...options.jobDefaults };
+  const defaults = { stallTimeoutMs: jobDefaults.stallTimeoutMs, retries: jobDefaults.retries, depth: jobDefaults.depth, ...options.jobDefaults };
 
   function emit<K extends keyof Events>(name: K, payload: Events[K]): void {
     for (const l of listeners) l(name, payload);

@@ -1,5 +1,6 @@
 // User settings in <configDir>/settings.json: recent servers, last folder, locale.
 // Tokens are kept only when a secret store (Electron safeStorage) can encrypt them.
+import { jobDefaults } from '../jobs/job-defaults.ts';
 import path from 'node:path';
 import type { Locale, RecentServer, Settings } from '../contract.ts';
 import type { SourceKind } from '../sources/source-types.ts';
@@ -21,7 +22,7 @@ interface StoredSettings {
 }
 
 const maxRecent = 8;
-const defaults: StoredSettings = { recentServers: [], lastFolder: null, locale: null, concurrency: 4, tokens: {} };
+const defaults: StoredSettings = { recentServers: [], lastFolder: null, locale: null, concurrency: jobDefaults.concurrency, tokens: {} };
 
 export class SettingsStore {
   private data: StoredSettings = { ...defaults };

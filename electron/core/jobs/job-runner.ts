@@ -24,6 +24,7 @@ import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.
 import { checksumsName, manifestName } from '../bundle/manifest.ts';
 import { acquireJobLock } from './job-lock.ts';
 import { checkJobFreeSpace, checkJobOptions, commitsPerConnection, createDestination, stagingLimitBytes } from './job-preflight.ts';
+import { jobDefaults } from './job-defaults.ts';
 import { Journal, journalVersion, readJournal, removeJobState } from './journal.ts';
 import type { DoneFact, JobHeader, JobItem, JobState } from './journal.ts';
 import type { OutputSink, VerifiedFile } from './output-sink.ts';
@@ -65,8 +66,6 @@ export const reservedArchiveNames = [manifestName, checksumsName];
 /** A file whose bytes flowed this much in a failed attempt resets the retry count. */
 const progressResetBytes = 1024 * 1024;
 const maxAttemptsPerFile = 100;
-/** Connections per large file unless --segments says otherwise. */
-export const defaultSegments = 4;
 const stillWritingMinDelayMs = 3000;
 
 export function stateDirOf(outDir: string): string {
@@ -118,7 +117,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) stop.abort();
-  const http = new HttpClient({ auth: bearerAuth(options.token, options.source), stallTimeoutMs: options.stallTimeoutMs, connections: Math.max(4, options.concurrency * Math.max(2, options.segments ?? defaultSegments)) });
+  const http = new HttpClient({ auth: bearerAuth(options.token, options.source), stallTimeoutMs: options.stallTimeoutMs, connections: Math.max(4, options.concurrency * Math.max(2, options.segments ?? jobDefaults.segments)) });
   let release: (() => Promise<void>) | null = null;
   let rt: Runtime | null = null;
   try {
@@ -403,7 +402,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
           await rt.journal.append({ t: 'validator', i: item.i, ...v });
         },
       };
-      const segments = rt.options.segments ?? defaultSegments;
+      const segments = rt.options.segments ?? jobDefaults.segments;
       const result = local
         ? await readLocalFile(item.url, rt.state.header.mode === 'zip' ? null : part, { expectedSize: item.size, signal: rt.signal, onBytes })
         : segments > 1 && !memo.oneStream && (item.size ?? 0) >= (rt.options.segmentMinBytes ?? segmentThresholdBytes)
