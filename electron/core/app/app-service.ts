@@ -81,8 +81,15 @@ function toRow(item: ResultItem): ResultRow {
   return { id: item.id, name: item.name, size: item.size ?? null, createdAt: item.createdAt ?? null, sha256: item.sha256 ?? null, params: paramsLine(item.params) };
 }
 
+/**
+ * The app's floor for a volume size, above the engine's own minimum (minVolumeSize, 64 KiB):
+ * the app asks for volumes in GB, and a value under 1 MiB there is a typo, not a plan. The
+ * renderer's volumeBytes applies the same floor (it may import only types from the contract).
+ */
+const appMinVolumeBytes = 1024 * 1024;
+
 function validVolumeSize(bytes: unknown): boolean {
-  return Number.isSafeInteger(bytes) && (bytes as number) >= 1024 * 1024;
+  return Number.isSafeInteger(bytes) && (bytes as number) >= appMinVolumeBytes;
 }
 
 async function isFolder(file: string): Promise<boolean> {
