@@ -26,6 +26,7 @@ export type Fault =
   | { kind: 'drop'; afterBytes: number } // close the socket mid-body
   | { kind: 'stall'; afterBytes: number } // stop sending, keep the socket open
   | { kind: 'ignore-range' } // answer 200 with the whole file
+  | { kind: 'ignore-if-range' } // serve the range even when If-Range names another version
   | { kind: 'short'; bytes: number } // send fewer bytes than Content-Length, then end
   | { kind: 'redirect'; location: string };
 
@@ -168,7 +169,7 @@ function serveFile(req: IncomingMessage, res: ServerResponse, file: DemoFile, fa
   let status = 200;
   const range = req.headers.range?.match(/^bytes=(\d+)-(\d*)$/);
   const ifRange = req.headers['if-range'];
-  const rangeValid = !ifRange || ifRange === file.etag || ifRange === file.lastModified;
+  const rangeValid = !ifRange || ifRange === file.etag || ifRange === file.lastModified || fault?.kind === 'ignore-if-range';
   if (range && rangeValid && fault?.kind !== 'ignore-range') {
     start = Number(range[1]);
     end = range[2] ? Math.min(Number(range[2]), total - 1) : total - 1;

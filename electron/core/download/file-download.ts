@@ -69,6 +69,16 @@ export function isStrongEtag(etag: string | undefined): etag is string {
   return !!etag && !etag.startsWith('W/');
 }
 
+/**
+ * Whether a response describes the same version of the file as `known`: by ETag, else by
+ * Last-Modified. A response with neither is the same only if nothing was known either.
+ */
+export function sameValidator(known: Validator, headers: Record<string, string | undefined>): boolean {
+  if (known.etag && headers.etag) return known.etag === headers.etag;
+  if (known.lastModified && headers['last-modified']) return known.lastModified === headers['last-modified'];
+  return !known.etag && !known.lastModified;
+}
+
 /** sha-256 from `Repr-Digest: sha-256=:b64:` or `Digest: SHA-256=b64`, as hex. */
 export function parseDigestSha256(headers: Record<string, string | undefined>): string | undefined {
   const repr = headers['repr-digest']?.match(/sha-256=:([A-Za-z0-9+/=]+):/i);
@@ -152,6 +162,13 @@ async function receive(
       res.body.stop();
       await file.truncate(0);
       throw new ReelpackError('BAD_RESPONSE', `server answered a range request with the wrong range (${res.headers['content-range'] ?? 'none'}): ${target.url}`);
+    }
+    // If-Range should have made a changed file come back whole (200); a server that ignores it
+    // sends the new version's tail, which must not be spliced onto the old version's head.
+    if (ctx.validator && !sameValidator(ctx.validator, res.headers)) {
+      res.body.stop();
+      await file.truncate(0);
+      throw new ReelpackError('BAD_RESPONSE', `the file changed on the server since its download began (the server ignored If-Range); restarting it: ${target.url}`);
     }
     total = range.total;
   } else if (res.statusCode === 200) {

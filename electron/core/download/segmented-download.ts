@@ -15,7 +15,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { ReelpackError } from '../errors.ts';
 import { httpError, statusError } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
-import { isStrongEtag, parseDigestSha256, pumpBody } from './file-download.ts';
+import { isStrongEtag, parseDigestSha256, pumpBody, sameValidator } from './file-download.ts';
 import { FileHashFollower } from '../sha256-thread.ts';
 import { SyncBehind } from '../fs-sync.ts';
 import type { DownloadContext, DownloadResult, DownloadTarget, Validator } from './file-download.ts';
@@ -183,12 +183,6 @@ function writtenPrefix(plan: SegmentPlan, writers: Map<SegmentRange, BufferedFil
     if (written <= range.end) return written;
   }
   return plan.ranges.at(-1)!.end + 1;
-}
-
-function sameValidator(known: Validator, headers: Record<string, string | undefined>): boolean {
-  if (known.etag && headers.etag) return known.etag === headers.etag;
-  if (known.lastModified && headers['last-modified']) return known.lastModified === headers['last-modified'];
-  return !known.etag && !known.lastModified;
 }
 
 async function fetchRange(

@@ -96,6 +96,27 @@ test('If-Range with a changed file: the new file is fetched whole, never spliced
   assert.ok(result.files[0]?.equals(replacement), 'file is exactly the new version');
 });
 
+test('a server that ignores If-Range and sends a changed file\'s tail: the tail is refused and the new file fetched whole', async () => {
+  const replacement = sampleVideo(98, 300_000);
+  const result = await withFaults(
+    (n, name, demo) => {
+      if (n === 1) return { kind: 'drop', afterBytes: 120_000 };
+      if (n === 2) {
+        demo.replace(name, replacement);
+        return { kind: 'ignore-if-range' };
+      }
+      return undefined;
+    },
+    {},
+    {},
+    (url) => `${url}/outputs/result_0001.mp4\n${url}/outputs/result_0002.mp4\n`, // no sha256 to catch it later
+  );
+  assert.equal(result.summary.ok, true, JSON.stringify(result.summary));
+  assert.equal(result.log[1]?.status, 206, 'the server spliced: a 206 with the new version\'s ETag');
+  assert.equal(result.log[2]?.range, undefined, 'then from zero');
+  assert.ok(result.files[0]?.equals(replacement), 'the file is exactly the new version, not old head + new tail');
+});
+
 test('a stalled body is abandoned after --stall-timeout and resumed', async () => {
   const result = await withFaults((n) => (n === 1 ? { kind: 'stall', afterBytes: 50_000 } : undefined), {}, { stallTimeoutMs: 700 });
   assertAllIdentical(result);
