@@ -96,8 +96,10 @@ export async function listResultsApi(
   const endpoint = apiEndpoint(source);
   const items: ResultItem[] = [];
   const skipped: SkippedItem[] = [];
-  const seen = new Set<string>();
+  /** id → url of every result kept: a result seen again on a later page has both the same. */
+  const seen = new Map<string, string>();
   let seenRaw = 0;
+  let total: number | undefined;
   for (let page = 1; page <= maxPages; page++) {
     const data = page === 1 && options.firstPage ? options.firstPage : await fetchPage(endpoint, page, http, options.signal);
     const before = seen.size + skipped.length;
@@ -107,17 +109,25 @@ export async function listResultsApi(
         skipped.push(item);
         continue;
       }
-      // A result inserted while we page can shift another onto the next page twice.
+      // A result inserted while we page can shift another onto the next page twice: same id, same url.
+      const urlOfId = seen.get(item.id);
+      if (urlOfId === item.url) continue;
+      // The same id on another file (a task with several outputs): a file of its own, never dropped.
+      if (urlOfId !== undefined) item.id = `${item.id}|${item.url}`;
       if (seen.has(item.id)) continue;
-      seen.add(item.id);
+      seen.set(item.id, item.url);
       items.push(item);
       if (items.length > maxItems) throw new ReelpackError('BAD_LISTING', `results API lists more than ${maxItems} results: ${endpoint}`);
     }
     // A server that ignores `page` sends the same page forever: stop when nothing is new.
     if (page > 1 && seen.size + skipped.length === before) break;
     seenRaw += data.items.length;
-    const total = data.total;
+    total = data.total;
     if (data.items.length === 0 || total === undefined || seenRaw >= total) break;
+  }
+  if (total !== undefined && seenRaw < total) {
+    // Shown with the skipped results: the user should know the server's count and ours differ.
+    skipped.push({ name: `${total - seenRaw} of ${total} results`, reason: `the server reports ${total} results but its pages listed ${seenRaw}` });
   }
   return { items, skipped };
 }

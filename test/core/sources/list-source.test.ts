@@ -49,6 +49,25 @@ describe('results API', () => {
     }
   });
 
+  test('results sharing an id (one task, several outputs) are each kept; a count short of "total" is reported', async () => {
+    const items = [
+      { id: 'task-1', name: 'a.mp4', url: '/f/a.mp4', size: 1 },
+      { id: 'task-1', name: 'b.mp4', url: '/f/b.mp4', size: 1 },
+      { id: 'task-1', name: 'c.mp4', url: '/f/c.mp4', size: 1 },
+      { id: 'task-1', name: 'a.mp4', url: '/f/a.mp4', size: 1 }, // the same result again (pages shifted)
+    ];
+    const { url, server } = await fixedServer({ '/api/results': { type: 'application/json', body: JSON.stringify({ items, page: 1, page_size: 100, total: 10 }) } });
+    try {
+      const listing = await listSource(url, opts);
+      assert.deepEqual(listing.items.map((i) => i.name), ['a.mp4', 'b.mp4', 'c.mp4']);
+      assert.equal(new Set(listing.items.map((i) => i.id)).size, 3, 'distinct ids');
+      assert.equal(listing.items[0]!.id, 'task-1', 'the first keeps its id (the catalog knows it by that)');
+      assert.deepEqual(listing.skipped, [{ name: '6 of 10 results', reason: 'the server reports 10 results but its pages listed 4' }]);
+    } finally {
+      server.close();
+    }
+  });
+
   test('accepts the API endpoint itself as the source, with a token', async () => {
     const demo = await startDemoServer({ count: 3, size: 10, token: 's3cret' });
     try {
