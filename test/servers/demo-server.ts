@@ -4,6 +4,7 @@
 //   npm run demo:server [-- --count 24 --port 8765]
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,7 @@ export type Fault =
   | { kind: 'stall'; afterBytes: number } // stop sending, keep the socket open
   | { kind: 'ignore-range' } // answer 200 with the whole file
   | { kind: 'ignore-if-range' } // serve the range even when If-Range names another version
+  | { kind: 'gzip' } // send the whole file gzipped (Content-Encoding: gzip) whatever was asked
   | { kind: 'short'; bytes: number } // send fewer bytes than Content-Length, then end
   | { kind: 'redirect'; location: string };
 
@@ -179,6 +181,12 @@ function serveFile(req: IncomingMessage, res: ServerResponse, file: DemoFile, fa
     }
     status = 206;
     headers['content-range'] = `bytes ${start}-${end}/${total}`;
+  }
+  if (fault?.kind === 'gzip') {
+    const coded = gzipSync(file.data);
+    res.writeHead(200, { ...headers, 'content-encoding': 'gzip', 'content-length': String(coded.length) }).end(req.method === 'HEAD' ? undefined : coded);
+    count(coded.length);
+    return 200;
   }
   headers['content-length'] = String(end - start + 1);
   res.writeHead(status, headers);

@@ -70,6 +70,17 @@ export function isStrongEtag(etag: string | undefined): etag is string {
 }
 
 /**
+ * Throws when a file's body is content-coded (gzip…) although the request asked for identity:
+ * those bytes are not the file, and hashing and saving them would "verify" the wrong data.
+ */
+export function refuseEncodedBody(res: DownloadResponse, url: string): void {
+  const coding = res.headers['content-encoding']?.trim().toLowerCase();
+  if (coding === undefined || coding === '' || coding === 'identity') return;
+  res.body.stop();
+  throw new ReelpackError('BAD_RESPONSE', `server sent the file content-coded (Content-Encoding: ${coding.slice(0, 40)}) although Reelpack asked for it as is: ${url}`);
+}
+
+/**
  * Whether a response describes the same version of the file as `known`: by ETag, else by
  * Last-Modified. A response with neither is the same only if nothing was known either.
  */
@@ -156,6 +167,7 @@ async function receive(
 ): Promise<DownloadResult> {
   let offset = requestedOffset;
   let total: number | undefined;
+  if (res.statusCode === 206 || res.statusCode === 200) refuseEncodedBody(res, target.url);
   if (res.statusCode === 206) {
     const range = parseContentRange(res.headers['content-range']);
     if (!range || range.start !== offset || range.end < range.start) {

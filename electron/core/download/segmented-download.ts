@@ -15,7 +15,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { ReelpackError } from '../errors.ts';
 import { httpError, statusError } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
-import { isStrongEtag, parseDigestSha256, pumpBody, sameValidator } from './file-download.ts';
+import { isStrongEtag, parseDigestSha256, pumpBody, refuseEncodedBody, sameValidator } from './file-download.ts';
 import { FileHashFollower } from '../sha256-thread.ts';
 import { SyncBehind } from '../fs-sync.ts';
 import type { DownloadContext, DownloadResult, DownloadTarget, Validator } from './file-download.ts';
@@ -209,6 +209,7 @@ async function fetchRange(
         res.body.stop();
         throw statusError(res);
       }
+      refuseEncodedBody(res, target.url);
       const m = res.headers['content-range']?.match(/^bytes (\d+)-(\d+)\/(\d+)$/);
       if (!m || Number(m[1]) !== asked.start || Number(m[2]) !== asked.end || Number(m[3]) !== target.expectedSize) {
         res.body.stop();

@@ -117,6 +117,15 @@ test('a server that ignores If-Range and sends a changed file\'s tail: the tail 
   assert.ok(result.files[0]?.equals(replacement), 'the file is exactly the new version, not old head + new tail');
 });
 
+test('a file sent gzipped (Content-Encoding) is refused with a clear reason, never saved as the video', async () => {
+  const result = await withFaults(() => ({ kind: 'gzip' }), {}, { retries: 1 });
+  assert.equal(result.summary.ok, false);
+  assert.deepEqual(result.summary.failed.map((f) => f.name), ['result_0001.mp4']);
+  assert.match(result.summary.failed[0]!.reason, /content-coded \(Content-Encoding: gzip\)/);
+  assert.equal(result.files[0], null, 'nothing under the final name');
+  result.demo.files.slice(1).forEach((f, i) => assert.ok(result.files[i + 1]?.equals(f.data), `${f.name} is intact`));
+});
+
 test('a stalled body is abandoned after --stall-timeout and resumed', async () => {
   const result = await withFaults((n) => (n === 1 ? { kind: 'stall', afterBytes: 50_000 } : undefined), {}, { stallTimeoutMs: 700 });
   assertAllIdentical(result);
