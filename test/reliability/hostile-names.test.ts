@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/servers.ts';
 import { hostileNames, startHostileServer } from '../servers/hostile-server.ts';
@@ -72,3 +75,28 @@ for (const [kind, path] of [['results API', ''], ['nginx JSON index', '/json/'],
 function sha(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+test('a name with a lone surrogate (invalid UTF-16 in the JSON) is archived under a safe name, not refused forever', async () => {
+  const body = Buffer.from('lone surrogate');
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/api/results')) {
+      // JSON.stringify writes the lone surrogate as the escape "\ud800", as a server might.
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: [{ id: '1', name: 'x\ud800y.mp4', url: '/f/1', size: body.length }], total: 1 }));
+    } else res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length }).end(body);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const dir = await tempDir('reelpack-hostile-');
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const dest = join(dir.path, 'dest');
+    const result = await runCliIn(dir.path, ['fetch', url, '--out', dest, '--mode', 'both', '--zip', 'all.zip', '--json'], { REELPACK_HOME: join(dir.path, 'home') });
+    assert.equal(result.code, 0, result.stderr);
+    await checkArchive(join(dest, 'all.zip'));
+    assert.deepEqual((await archiveEntries(join(dest, 'all.zip'))).filter((n) => n.endsWith('.mp4')), ['x_y.mp4']);
+    assert.ok((await readFile(join(dest, 'x_y.mp4'))).equals(body));
+  } finally {
+    server.close();
+    await dir.remove();
+  }
+});

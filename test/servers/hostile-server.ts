@@ -300,4 +300,5 @@ export const hostileNames: readonly string[] = [
   '..', '.', '', '/', '\\\\server\\share\\x.mp4', 'trailing. . ', 'sub/../../../escape.mp4',
   'manifest.json', 'SHA256SUMS', '.reelpack/journal', 'dir/file.mp4', 'dir', 'what?.mp4', 'pipe|star*.mp4',
   '%2e%2e%2fencoded.mp4', 'file:///etc/passwd', '~/home.mp4', '-rf.mp4', ' lead.mp4',
+  'rtl\u202egpj.exe', 'c1\u009bcsi.mp4', 'zero\u200bwidth.mp4', '\u03b1\u03c2.mp4', '\u03b1\u03c3.mp4',
 ];

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import type { FailedFile, OutputFile } from '../jobs/job-events.ts';
 import type { OutputSink, SinkContext, VerifiedFile } from '../jobs/output-sink.ts';
-import { safeRelativePath } from '../names/safe-path.ts';
+import { collisionKey, safeRelativePath } from '../names/safe-path.ts';
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
 import { archiveFileName, chooseFreeBase, defaultArchiveBase, renameArchive, splitArchivePath } from './archive-naming.ts';
 import { loadBundleState, saveBundleState } from './bundle-state.ts';
@@ -82,7 +82,7 @@ class ZipSink implements OutputSink {
   private client: ZipWorkerClient | null = null;
   private current: OpenVolume | null = null;
   private nextArchiveId = 1;
-  /** Set-wide entry names (collision keys) → file id. */
+  /** Set-wide entry names (collisionKey, as the names were made) → file id. */
   private readonly names = new Map<string, string>();
   /** Files in finished volumes: id → SHA-256. */
   private readonly held = new Map<string, string>();
@@ -215,7 +215,7 @@ class ZipSink implements OutputSink {
     for (const volume of this.state.volumes) {
       for (const file of volume.files) {
         this.held.set(file.id, file.sha256);
-        this.names.set(nameKey(file.path), file.id);
+        this.names.set(collisionKey(file.path), file.id);
       }
       this.bytesBefore += volume.bytes;
       this.entriesBefore += volume.files.length;
@@ -301,9 +301,9 @@ class ZipSink implements OutputSink {
     const name = file.safePath;
     if (safeRelativePath(name) !== name) throw new ReelpackError('ZIP_FAILED', `unsafe entry name: ${JSON.stringify(name)}`);
     if (reservedNames.has(name.toLowerCase())) throw new ReelpackError('ZIP_FAILED', `entry name reserved for the archive's own use: ${name}`);
-    const owner = this.names.get(nameKey(name));
+    const owner = this.names.get(collisionKey(name));
     if (owner !== undefined && owner !== file.id) throw new ReelpackError('ZIP_FAILED', `duplicate entry name: ${name}`);
-    this.names.set(nameKey(name), file.id);
+    this.names.set(collisionKey(name), file.id);
   }
 
   private openVolume(): OpenVolume {
@@ -432,8 +432,4 @@ class ZipSink implements OutputSink {
   private warn(message: string): void {
     this.ctx.emit({ type: 'warning', message });
   }
-}
-
-function nameKey(name: string): string {
-  return name.normalize('NFC').toLowerCase();
 }

@@ -5,8 +5,11 @@
 const maxSegmentBytes = 200; // ext4/NTFS allow 255; leave room for " (123)" and ".part"
 const maxSegments = 16;
 const windowsReserved = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
-// Control characters, and characters Windows forbids in names.
-const forbiddenChars = /[\u0000-\u001f\u007f<>:"|?*]/g;
+// Control characters (C0, DEL, C1), characters Windows forbids in names, line and paragraph
+// separators, invisible ones (zero-width space, BOM, word joiner) and the bidirectional
+// controls that can make "clip\u202Egpj.exe" read as "clipexe.jpg". Zero-width joiner stays:
+// emoji are built with it.
+const forbiddenChars = /[\u0000-\u001f\u007f-\u009f<>:"|?*\u2028\u2029\u200b\ufeff\u2060\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufffd]/g;
 
 function truncateUtf8(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
@@ -26,7 +29,9 @@ export function splitExtension(name: string): [string, string] {
 }
 
 function safeSegment(raw: string): string | null {
-  let seg = raw.normalize('NFC').replace(forbiddenChars, '_');
+  // toWellFormed: a lone surrogate (invalid UTF-16 from a JSON escape) cannot be written as
+  // UTF-8; it would become U+FFFD on disk and in the archive, and no longer match its name.
+  let seg = raw.toWellFormed().normalize('NFC').replace(forbiddenChars, '_');
   seg = seg.replace(/[. ]+$/, '').replace(/^ +/, ''); // Windows drops trailing dots/spaces
   if (seg === '' || seg === '.' || seg === '..' || /^_*$/.test(seg) && raw.trim() === '') return null;
   if (/^\.+$/.test(seg)) return null;
@@ -56,9 +61,12 @@ export function safeRelativePath(name: string, fallback = 'file'): string {
   return kept.join('/');
 }
 
-/** Case- and normalization-insensitive key: two paths with the same key collide on some OS. */
-function collisionKey(path: string): string {
-  return path.normalize('NFC').toLowerCase();
+/**
+ * Case- and normalization-insensitive key: two paths with the same key collide on some OS.
+ * Upper then lower case, so that "ς" and "σ" (one capital, Σ) collide as they do on NTFS.
+ */
+export function collisionKey(path: string): string {
+  return path.normalize('NFC').toUpperCase().toLowerCase();
 }
 
 /** `clip (2).mp4` for (`clip.mp4`, 2): the one way a taken name gets its number. */

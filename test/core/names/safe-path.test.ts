@@ -16,6 +16,13 @@ test('hostile names become safe relative paths', () => {
     ['..', 'file'],
     ['', 'file'],
     ['./a/./b.mp4', 'a/b.mp4'],
+    ['x\ud800y.mp4', 'x_y.mp4'], // a lone surrogate: not writable as UTF-8
+    ['clip\u202egpj.exe', 'clip_gpj.exe'], // right-to-left override
+    ['a\u2066b\u2069\u200fc.mp4', 'a_b__c.mp4'], // isolates, right-to-left mark
+    ['c1\u009bx\u0085.mp4', 'c1_x_.mp4'], // C1 controls
+    ['zero\u200bwidth\ufeff.mp4', 'zero_width_.mp4'],
+    ['line\u2028break.mp4', 'line_break.mp4'],
+    ['family \u{1F468}\u200d\u{1F469}.mp4', 'family \u{1F468}\u200d\u{1F469}.mp4'], // the joiner emoji need stays
   ];
   for (const [input, expected] of cases) assert.equal(safeRelativePath(input), expected, JSON.stringify(input));
 });
@@ -41,6 +48,9 @@ test('duplicates, case twins and NFD twins get distinct names', () => {
   assert.equal(alloc.allocate('Manifest.JSON'), 'Manifest (2).JSON');
   assert.equal(alloc.allocate('Cafe\u0301.mp4'), 'Caf\u00e9.mp4');
   assert.equal(alloc.allocate('Caf\u00e9.mp4'), 'Caf\u00e9 (2).mp4');
+  // One capital for two small sigmas: NTFS treats these as the same name.
+  assert.equal(alloc.allocate('\u03b1\u03c2.mp4'), '\u03b1\u03c2.mp4');
+  assert.equal(alloc.allocate('\u03b1\u03c3.mp4'), '\u03b1\u03c3 (2).mp4');
 });
 
 test('a file and a folder never share a name', () => {
