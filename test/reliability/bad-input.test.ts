@@ -40,6 +40,7 @@ const cases: Record<string, Case> = {
   'unknown flag': { args: (c) => ['fetch', c.url, '-o', out(c), '--frobnicate'], code: 2, stderr: /unknown option/ },
   'no source': { args: (c) => ['fetch', '-o', out(c)], code: 2, stderr: /missing required argument/ },
   '--volume-size below the minimum': { args: (c) => ['fetch', c.url, '-o', out(c), '--volume-size', '1k', '--json'], code: 2, error: 'USAGE', stderr: /volume size too small/ },
+  '--zip inside the job\'s working folder': { args: (c) => ['fetch', c.url, '-o', out(c), '--zip', '.reelpack/j.zip', '--json'], code: 2, error: 'USAGE', stderr: /the job's working folder/ },
   '--volume-size 0': { args: (c) => ['fetch', c.url, '-o', out(c), '--volume-size', '0', '--json'], code: 2, stderr: /size/ },
   '--out is a file': { args: (c) => ['fetch', c.url, '-o', join(c.dir, 'a-file'), '--json'], code: 2, error: 'USAGE', stderr: /cannot create destination/ },
   '--out under /dev/null': { args: (c) => ['fetch', c.url, '-o', '/dev/null/out', '--json'], code: 2, error: 'USAGE', stderr: /cannot create destination/ },

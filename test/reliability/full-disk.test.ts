@@ -3,6 +3,7 @@
 // name, and finishes once space is freed and the same command is run again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, startCli } from '../helpers/cli.ts';
@@ -125,6 +126,23 @@ test('zip mode with volumes needs room for the archives and a few volumes of sta
       }
       for (const f of server.files) assert.ok(entries.get(f.name)?.equals(f.data), `${f.name} differs or is missing`);
       record('staging limit with volumes', { files: count, lost: 0, corrupt: 0 });
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+test('a read-only destination is refused up front (exit 2) with a plain reason', { skip: reason ?? false, timeout: 60_000 }, async () => {
+  const server = await startHostileServer({ count: 2, size: () => 1000 });
+  try {
+    await withTmpfs(1, async (mount) => {
+      execFileSync('mount', ['-o', 'remount,ro', mount]);
+      const result = await runCli(['fetch', server.url, '--out', mount, '--json']);
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.summary?.error?.code, 'USAGE');
+      assert.match(result.summary?.error?.message ?? '', /^cannot write to destination .*: read-only file system$/);
+      assert.doesNotMatch(result.stderr, stackTrace);
+      assert.doesNotMatch(result.stderr, /the job is saved/);
     });
   } finally {
     await server.close();

@@ -1,10 +1,11 @@
 // Checks made before a job writes anything: options that would fail later, the destination
 // folder, and free space for what is left to download and bundle.
 import { mkdir, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { minVolumeSize } from '../bundle/volume-limits.ts';
 import { ReelpackError } from '../errors.ts';
 import { isHttpSource } from '../sources/list-source.ts';
+import { stateFolderName } from '../sources/local-folder.ts';
 import { checkFreeSpace } from '../free-space.ts';
 import type { JobOptions } from './job-runner.ts';
 import type { JobHeader, JobItem, JobState } from './journal.ts';
@@ -13,6 +14,7 @@ import type { JobHeader, JobItem, JobState } from './journal.ts';
  * Creates the destination one level at a time. Node's recursive mkdir never returns under
  * some special file systems (/proc), and its errors name no folder a user would recognise.
  */
+/** Creates --out (and its missing parents) and the job's working folder in it; USAGE when it cannot. */
 export async function createDestination(outDir: string): Promise<void> {
   const missing: string[] = [];
   let dir = outDir;
@@ -32,10 +34,25 @@ export async function createDestination(outDir: string): Promise<void> {
       if (error.code !== 'EEXIST') throw new ReelpackError('USAGE', `cannot create destination ${outDir}: ${error.code ?? error.message} at ${path}`);
     });
   }
+  // An existing folder may still refuse writes (read-only mount, permissions). Not recursive:
+  // outDir exists now, and a recursive mkdir reports a read-only mount as ENOENT.
+  await mkdir(join(outDir, stateFolderName)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST') return;
+    const why = error.code === 'EROFS' ? 'read-only file system' : error.code === 'EACCES' || error.code === 'EPERM' ? 'permission denied' : error.code ?? error.message;
+    throw new ReelpackError('USAGE', `cannot write to destination ${outDir}: ${why}`);
+  });
 }
 
 /** Options that would fail later are refused before anything is written (the journal would keep them). */
-export function checkJobOptions(options: Pick<JobOptions, 'volumeSize' | 'token'>): void {
+export function checkJobOptions(options: Pick<JobOptions, 'volumeSize' | 'token' | 'outDir' | 'zipName'>): void {
+  if (options.zipName !== undefined) {
+    // The job's working folder is deleted when the job finishes: an archive there would go with it.
+    const stateDir = join(resolve(options.outDir), stateFolderName);
+    const archive = resolve(options.outDir, options.zipName);
+    if (archive === stateDir || archive.startsWith(stateDir + sep)) {
+      throw new ReelpackError('USAGE', `--zip ${options.zipName}: the archive cannot go in ${stateDir}, the job's working folder (deleted when the job finishes)`);
+    }
+  }
   if (options.volumeSize !== undefined && options.volumeSize < minVolumeSize) {
     throw new ReelpackError('USAGE', `volume size too small: ${options.volumeSize} bytes (--volume-size must be at least ${minVolumeSize / 1024} KiB)`);
   }

@@ -123,7 +123,6 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
   try {
     checkJobOptions(options);
     await createDestination(outDir);
-    await mkdir(stateDir, { recursive: true });
     release = await acquireJobLock(stateDir, outDir);
     const { state, resumed } = await loadOrCreateJob(options, outDir, stateDir, http, emit, stop.signal);
     const journal = await Journal.create(stateDir, state);
