@@ -204,6 +204,7 @@ async function loadOrCreateJob(
   names.reserve(stateFolderName);
   const items: JobItem[] = chosen.map((item, i) => ({ ...item, i, safePath: names.allocate(item.name) }));
   for (const skip of listing.skipped) emit({ type: 'warning', message: `skipped ${skip.name}: ${skip.reason}` });
+  for (const message of listing.warnings ?? []) emit({ type: 'warning', message });
   const header: JobHeader = {
     t: 'job', v: journalVersion, source: listing.source, kind: listing.kind, mode: options.mode, zipName: options.zipName,
     volumeSize: options.volumeSize, allowPartial: options.allowPartial, createdAt: new Date().toISOString(),

@@ -39,20 +39,20 @@ export async function listSource(source: string, options: ListOptions, http?: Ht
   const ownClient = !http;
   const client = http ?? new HttpClient({ auth: bearerAuth(options.token, normalized), stallTimeoutMs: 30_000 });
   try {
-    const { kind, items, skipped } = isHttpSource(normalized)
+    const { kind, items, skipped, warnings } = isHttpSource(normalized)
       ? await listHttp(normalized, options, client)
       : await listLocal(normalized, options);
     if (items.length === 0) {
       const why = skipped.length > 0 ? ` (${skipped.length} skipped, e.g. ${skipped[0]!.name}: ${skipped[0]!.reason})` : '';
       throw new ReelpackError('EMPTY_LISTING', `no downloadable files found at ${normalized}${why}`);
     }
-    return { source: normalized, kind, items, skipped };
+    return { source: normalized, kind, items, skipped, warnings };
   } finally {
     if (ownClient) await client.close();
   }
 }
 
-type Found = { kind: SourceKind; items: ResultItem[]; skipped: SkippedItem[] };
+type Found = { kind: SourceKind; items: ResultItem[]; skipped: SkippedItem[]; warnings?: string[] | undefined };
 
 async function listLocal(path: string, options: ListOptions): Promise<Found> {
   let info;

@@ -57,6 +57,12 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
 }
 
+/** A listed SHA-256 as 64 lower-case hex digits ("sha256:" / "sha-256=" prefixes and upper case accepted), else undefined. */
+function sha256Of(value: unknown): string | undefined {
+  const text = str(value)?.trim().toLowerCase().replace(/^sha-?256[:=]/, '');
+  return text && /^[0-9a-f]{64}$/.test(text) ? text : undefined;
+}
+
 /** Turns a raw API item into a ResultItem, or a reason it cannot be downloaded. */
 export function apiItem(raw: unknown, endpoint: string): ResultItem | SkippedItem {
   if (!raw || typeof raw !== 'object') return { name: String(raw), reason: 'not an object' };
@@ -75,13 +81,13 @@ export function apiItem(raw: unknown, endpoint: string): ResultItem | SkippedIte
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return { name, reason: `not an http(s) url: ${url.protocol}` };
   const size = typeof r.size === 'number' && Number.isSafeInteger(r.size) && r.size >= 0 ? r.size : undefined;
-  const sha = str(r.sha256)?.toLowerCase();
+  const sha = sha256Of(r.sha256);
   return {
     id: str(r.id) ?? url.href,
     name,
     url: url.href,
     size,
-    sha256: sha && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined,
+    sha256: sha,
     createdAt: str(r.created_at),
     params: r.params,
   };
@@ -92,10 +98,11 @@ export async function listResultsApi(
   source: string,
   http: HttpClient,
   options: { signal?: AbortSignal | undefined; firstPage?: ApiPage | undefined },
-): Promise<{ items: ResultItem[]; skipped: SkippedItem[] }> {
+): Promise<{ items: ResultItem[]; skipped: SkippedItem[]; warnings: string[] }> {
   const endpoint = apiEndpoint(source);
   const items: ResultItem[] = [];
   const skipped: SkippedItem[] = [];
+  const warnings: string[] = [];
   /** id → url of every result kept: a result seen again on a later page has both the same. */
   const seen = new Map<string, string>();
   let seenRaw = 0;
@@ -117,6 +124,10 @@ export async function listResultsApi(
       if (seen.has(item.id)) continue;
       seen.set(item.id, item.url);
       items.push(item);
+      const listedSha = (raw as { sha256?: unknown }).sha256;
+      if (item.sha256 === undefined && listedSha !== undefined && listedSha !== null && listedSha !== '') {
+        warnings.push(`${item.name}: the listed sha256 ${JSON.stringify(listedSha).slice(0, 80)} is not a SHA-256; the file is fetched without that check (its own SHA-256 is still recorded)`);
+      }
       if (items.length > maxItems) throw new ReelpackError('BAD_LISTING', `results API lists more than ${maxItems} results: ${endpoint}`);
     }
     // A server that ignores `page` sends the same page forever: stop when nothing is new.
@@ -129,7 +140,7 @@ export async function listResultsApi(
     // Shown with the skipped results: the user should know the server's count and ours differ.
     skipped.push({ name: `${total - seenRaw} of ${total} results`, reason: `the server reports ${total} results but its pages listed ${seenRaw}` });
   }
-  return { items, skipped };
+  return { items, skipped, warnings };
 }
 
 async function fetchPage(endpoint: string, page: number, http: HttpClient, signal?: AbortSignal): Promise<ApiPage> {

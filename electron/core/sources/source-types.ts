@@ -30,6 +30,8 @@ export interface Listing {
   items: ResultItem[];
   /** Results seen but not selectable (still processing, malformed entry…), with why. */
   skipped: SkippedItem[];
+  /** Things about selectable results worth telling the user (a checksum that cannot be used…). */
+  warnings?: string[] | undefined;
 }
 
 export interface ListOptions {

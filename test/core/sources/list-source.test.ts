@@ -68,6 +68,23 @@ describe('results API', () => {
     }
   });
 
+  test('a listed sha256 with a "sha256:" prefix or in upper case is used; one that is not a SHA-256 is reported, not silently dropped', async () => {
+    const hex = 'ab'.repeat(32);
+    const items = [
+      { id: '1', name: 'prefixed.mp4', url: '/f/1', sha256: `sha256:${hex.toUpperCase()}` },
+      { id: '2', name: 'short.mp4', url: '/f/2', sha256: 'abc123' },
+      { id: '3', name: 'none.mp4', url: '/f/3' },
+    ];
+    const { url, server } = await fixedServer({ '/api/results': { type: 'application/json', body: JSON.stringify({ items, total: 3 }) } });
+    try {
+      const listing = await listSource(url, opts);
+      assert.deepEqual(listing.items.map((i) => i.sha256), [hex, undefined, undefined]);
+      assert.deepEqual(listing.warnings, ['short.mp4: the listed sha256 "abc123" is not a SHA-256; the file is fetched without that check (its own SHA-256 is still recorded)']);
+    } finally {
+      server.close();
+    }
+  });
+
   test('accepts the API endpoint itself as the source, with a token', async () => {
     const demo = await startDemoServer({ count: 3, size: 10, token: 's3cret' });
     try {
