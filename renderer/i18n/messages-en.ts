@@ -70,6 +70,8 @@ export const messagesEn = {
   'folderProblem_not-a-folder': 'That is a file, not a folder.',
   'folderProblem_not-writable': 'Reelpack cannot write there.',
   folderHasJob: 'This folder holds an unfinished job from {source}; starting continues it.',
+  folderHasOtherJob: 'This folder holds an unfinished job from another source, {source}. Choose another folder, or resume that job from Jobs.',
+  volumeCustomInvalid: 'Enter a volume size in GB, such as 2 or 0.5.',
   bundleName: 'Bundle name',
   bundleNamePlaceholder: 'Automatic ({example})',
   mode: 'Output',

@@ -78,8 +78,14 @@ export function BundleScreen(props: BundleScreenProps) {
   const free = check?.freeBytes ?? null;
   const enough = free === null || free >= need;
   const problem = check?.problem ?? null;
-  const ready = fresh && check !== null && check.path !== '' && problem === null && enough && props.count > 0 && (choices.volume !== 'custom' || volumeBytes(choices) !== undefined);
-  const example = `${props.host.replace(/[:]/g, '_')}_results_${new Date().toISOString().slice(0, 10).replace(/-/g, '')}.zip`;
+  // An unfinished job of another source: the engine refuses to start there (and must never discard it).
+  const otherJob = check?.interruptedJob && check.interruptedJob.source !== props.source ? check.interruptedJob : null;
+  const badVolume = choices.mode !== 'folder' && choices.volume === 'custom' && volumeBytes(choices) === undefined;
+  const ready = fresh && check !== null && check.path !== '' && problem === null && otherJob === null && enough && props.count > 0 && !badVolume;
+  // As the engine names it (defaultArchiveBase): host without port, date and time.
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const example = `${props.host.replace(/:\d+$/, '').replace(/[^\p{L}\p{N}._-]+/gu, '_')}_results_${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}_${pad(now.getHours())}${pad(now.getMinutes())}.zip`;
 
   const modes: { value: BundleMode; icon: IconName; label: MessageKey; hint: MessageKey }[] = [
     { value: 'zip', icon: 'archive', label: 'modeZip', hint: 'modeZipHint' },
@@ -136,7 +142,8 @@ export function BundleScreen(props: BundleScreenProps) {
               )}
               {!enough && choices.mode === 'zip' && volume === undefined && <span className="muted small">{t('spaceZipStaging')}</span>}
               {!enough && choices.mode === 'both' && <span className="muted small">{t('spaceBoth')}</span>}
-              {check.interruptedJob && <span className="status-line warn"><Icon name="history" size={16} /> {t('folderHasJob', { source: check.interruptedJob.source })}</span>}
+              {check.interruptedJob && !otherJob && <span className="status-line warn"><Icon name="history" size={16} /> {t('folderHasJob', { source: check.interruptedJob.source })}</span>}
+              {otherJob && <span className="status-line danger"><Icon name="alert" size={16} /> {t('folderHasOtherJob', { source: otherJob.source })}</span>}
             </div>
           )}
         </div>
@@ -168,9 +175,10 @@ export function BundleScreen(props: BundleScreenProps) {
             ))}
             {choices.volume === 'custom' && (
               <span className="custom-volume">
-                <input type="number" min="0.1" step="0.1" aria-label={t('volumeCustomGb')} value={choices.customGb} onChange={(e) => set({ customGb: e.target.value })} /> GB
+                <input type="number" min="0.1" step="0.1" aria-label={t('volumeCustomGb')} aria-invalid={badVolume} value={choices.customGb} onChange={(e) => set({ customGb: e.target.value })} /> GB
               </span>
             )}
+            {badVolume && <span className="status-line danger small"><Icon name="alert" size={14} /> {t('volumeCustomInvalid')}</span>}
           </div>
         </fieldset>
       </div>

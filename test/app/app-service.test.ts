@@ -256,3 +256,24 @@ test('pause then cancel deletes the staging; a cancelled job cannot resume', asy
   assert.equal(!again.ok && again.error.code, 'BAD_ARGUMENT');
   await app.close();
 });
+
+test('cancelling a job refused because its folder holds another source\'s job leaves that job alone', async () => {
+  const app = await service(path.join(tmp, 'other-job'));
+  const outDir = path.join(tmp, 'other-job-out');
+  const slowConn = await app.connect({ url: slow.url });
+  const first = await app.startJob({ source: slowConn.source, outDir, mode: 'zip', onlyNew: false });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await app.pauseJob({ jobId: first.job.id })).status, 'paused');
+  const demoConn = await app.connect({ url: demo.url });
+  assert.equal((await app.checkFolder({ path: outDir })).interruptedJob?.source, slowConn.source);
+  const refused = await app.startJob({ source: demoConn.source, outDir, mode: 'zip', onlyNew: false });
+  const failed = await waitForStatus(app, refused.job.id, ['failed', 'done']);
+  assert.equal(failed.job.error?.code, 'JOB_MISMATCH');
+  assert.equal((await app.cancelJob({ jobId: refused.job.id })).status, 'cancelled');
+  assert.equal((await app.checkFolder({ path: outDir })).interruptedJob?.source, slowConn.source, 'the other job is still there');
+  const resumed = await app.resumeJob({ jobId: first.job.id });
+  assert.equal(resumed.job.status, 'running');
+  const done = await waitForStatus(app, first.job.id, ['done', 'failed']);
+  assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
+  await app.close();
+});

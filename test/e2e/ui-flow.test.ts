@@ -4,7 +4,7 @@
 // yauzl against the server's bytes. Screenshots land in test-artifacts/screenshots/.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -140,6 +140,25 @@ test('the bundle screen asks for the space the job will check: a ZIP stages its 
       await page.close();
     }
   });
+});
+
+test('a folder holding another source\'s unfinished job cannot be chosen (starting there would be refused)', { skip }, async () => {
+  const folder = path.join(tmp, 'other-source');
+  await mkdir(path.join(folder, '.reelpack'), { recursive: true });
+  const header = { t: 'job', v: 1, source: 'http://127.0.0.1:1/', kind: 'api', mode: 'zip', allowPartial: false, createdAt: new Date().toISOString() };
+  const items = { t: 'items', items: [{ i: 0, id: 'x', name: 'x.mp4', url: 'http://127.0.0.1:1/x.mp4', safePath: 'x.mp4' }] };
+  await writeFile(path.join(folder, '.reelpack', 'journal.ndjson'), `${JSON.stringify(header)}\n${JSON.stringify(items)}\n`);
+  const page = await openApp();
+  try {
+    await connectTo(page, fast.url);
+    await page.getByRole('button', { name: 'Next: choose folder' }).click();
+    await page.getByLabel('Save to').fill(folder);
+    await page.getByText('This folder holds an unfinished job from another source, http://127.0.0.1:1/. Choose another folder, or resume that job from Jobs.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Download and bundle' }).isDisabled(), true);
+    await snap(page, 'bundle-other-job-en');
+  } finally {
+    await page.close();
+  }
 });
 
 test('pause keeps the downloads; resume finishes the same job', { skip }, async () => {

@@ -188,7 +188,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       entry.record.status = state ? (status === 'paused' ? 'paused' : 'interrupted') : 'failed';
       if (!state) entry.record.error = { code: 'NOT_FOUND', message: 'the job’s saved state is gone from its folder' };
     } else if (status === 'cancelling') {
-      await engine.discardJob(entry.record.outDir).catch(() => {});
+      await engine.discardJob(entry.record.outDir, entry.record.source).catch(() => {});
       entry.record.status = 'cancelled';
     }
     stored.set(entry.record.id, entry);

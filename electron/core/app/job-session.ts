@@ -102,7 +102,7 @@ export class JobSession {
     if (stopping === 'pausing') return this.setStatus('paused');
     if (stopping === 'cancelling') {
       try {
-        await this.engine.discardJob(this.record.outDir);
+        await this.engine.discardJob(this.record.outDir, this.record.source);
       } catch (e) {
         this.record.error = toContractError(e);
       }
@@ -129,22 +129,27 @@ export class JobSession {
   }
 
   /** Pause: abort; the engine keeps its journal, so resume continues where it stopped. */
+  /** The engine is still working: a run whose status is already final is only finishing its promise. */
+  private get stoppable(): boolean {
+    return this.running !== null && this.controller !== null && (this.record.status === 'running' || this.record.status === 'pausing');
+  }
+
   async pause(): Promise<void> {
-    if (!this.running || !this.controller) return;
+    if (!this.stoppable) return;
     this.setStatus('pausing');
-    this.controller.abort();
+    this.controller?.abort();
     await this.running;
   }
 
   async cancel(): Promise<void> {
-    if (this.running && this.controller) {
+    if (this.stoppable) {
       this.setStatus('cancelling');
-      this.controller.abort();
+      this.controller?.abort();
       await this.running;
       return;
     }
     try {
-      await this.engine.discardJob(this.record.outDir);
+      await this.engine.discardJob(this.record.outDir, this.record.source);
     } catch (e) {
       this.record.error = toContractError(e);
     }

@@ -81,9 +81,16 @@ export async function readJobState(outDir: string): Promise<JobHeader | null> {
   return (await readJournal(stateDirOf(outDir)))?.header ?? null;
 }
 
-/** Cancel for good: drop the staging and journal of a destination's job. */
-export async function discardJob(outDir: string): Promise<void> {
-  await removeJobState(stateDirOf(outDir));
+/**
+ * Cancel for good: drop the staging and journal of a destination's job, if it is the job of
+ * `source`. A job of another source there is someone else's work: it is never deleted (a
+ * start refused with JOB_MISMATCH, then cancelled, once deleted the job it was refused for).
+ */
+export async function discardJob(outDir: string, source: string): Promise<void> {
+  const stateDir = stateDirOf(outDir);
+  const saved = await readJournal(stateDir); // a journal it cannot read (another version) stays too
+  if (saved && saved.header.source !== normalizeSource(source)) return;
+  await removeJobState(stateDir);
 }
 
 interface Runtime {
