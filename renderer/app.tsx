@@ -121,6 +121,27 @@ export function App({ client }: { client: AppClient }) {
     setScreen('results');
   };
 
+  // After a job, the results it fetched are no longer new: the list says so, and what is
+  // selected next is what is left (the catalog has them too, for the next connect).
+  const newDownload = () => {
+    if (connection && job && job.job.source === connection.source) {
+      const fetched = new Set(connection.fetchedIds);
+      for (const row of job.files.values()) if (row.state === 'verified' || row.state === 'zipped' || row.state === 'done') fetched.add(row.id);
+      setConnection({ ...connection, fetchedIds: [...fetched] });
+      setSelected(new Set(connection.items.filter((i) => !fetched.has(i.id)).map((i) => i.id)));
+    }
+    setScreen(connection ? 'results' : 'connect');
+  };
+
+  // "Only new" is part of the selection, not just a view: turning it on deselects what was
+  // fetched before, so the count, the size and the download all leave those out.
+  const chooseOnlyNew = (on: boolean) => {
+    setOnlyNew(on);
+    if (!on || !connection) return;
+    const fetched = new Set(connection.fetchedIds);
+    setSelected((prev) => new Set([...prev].filter((id) => !fetched.has(id))));
+  };
+
   const selectedBytes = useMemo(() => connection?.items.reduce((s, i) => s + (selected.has(i.id) ? (i.size ?? 0) : 0), 0) ?? 0, [connection, selected]);
   const largestSelected = useMemo(() => connection?.items.reduce((m, i) => (selected.has(i.id) ? Math.max(m, i.size ?? 0) : m), 0) ?? 0, [connection, selected]);
 
@@ -230,7 +251,7 @@ export function App({ client }: { client: AppClient }) {
               onDismiss={(j) => setDismissed((d) => new Set(d).add(j.id))}
             />
           )}
-          {screen === 'results' && connection && <ResultsScreen connection={connection} selected={selected} onlyNew={onlyNew} onOnlyNew={setOnlyNew} onSelect={setSelected} onNext={() => setScreen('bundle')} />}
+          {screen === 'results' && connection && <ResultsScreen connection={connection} selected={selected} onlyNew={onlyNew} onOnlyNew={chooseOnlyNew} onSelect={setSelected} onNext={() => setScreen('bundle')} />}
           {screen === 'bundle' && connection && (
             <BundleScreen
               choices={choices}
@@ -252,7 +273,7 @@ export function App({ client }: { client: AppClient }) {
             <ProgressScreen job={job} onPause={() => void jobCommand('pauseJob')} onResume={() => void restart('resumeJob')} onCancel={() => void jobCommand('cancelJob')} onRetry={() => void restart('retryFailed')} />
           )}
           {screen === 'done' && job && (
-            <DoneScreen job={job.job} summary={job.summary} onOpenFolder={() => void run(client.openJobFolder({ jobId: job.job.id }))} onShow={(p) => void run(client.showOutput({ jobId: job.job.id, path: p }))} onNew={() => setScreen(connection ? 'results' : 'connect')} />
+            <DoneScreen job={job.job} summary={job.summary} onOpenFolder={() => void run(client.openJobFolder({ jobId: job.job.id }))} onShow={(p) => void run(client.showOutput({ jobId: job.job.id, path: p }))} onNew={newDownload} />
           )}
           {screen === 'jobs' && (
             <JobsScreen jobs={jobs} onView={(j) => void view(j)} onResume={(j) => void restart('resumeJob', j.id)} onForget={(j) => void run(client.forgetJob({ jobId: j.id })).then((l) => l && setJobs(l))} />

@@ -105,9 +105,22 @@ test('connect, select all, choose folder, download and bundle, open folder', { s
   await page.waitForTimeout(200);
   assert.deepEqual(opened, [outDir]);
   await assertArchiveMatches(outDir, fast, 36);
+  // A new download from the same server: what was just fetched is no longer new nor selected,
+  // and "Only new" leaves nothing to download.
   await page.getByRole('button', { name: 'Jobs' }).click();
   await page.getByText('done', { exact: true }).first().waitFor();
   await snap(page, 'jobs-en');
+  await page.getByRole('button', { name: 'View' }).first().click();
+  await page.getByRole('button', { name: 'New download' }).click();
+  await page.getByRole('heading', { name: 'Results' }).waitFor();
+  await page.getByText('0 selected', { exact: false }).waitFor();
+  assert.equal(await page.getByText('fetched', { exact: true }).count() > 0, true, 'rows say fetched');
+  await selectAll(page); // the user picks them all again anyway…
+  await page.getByText('36 selected').waitFor();
+  await page.getByText('Only new').click(); // …then asks for only the new ones
+  await page.getByText('0 selected', { exact: false }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Next: choose folder' }).isDisabled(), true);
+  await page.getByText('Only new').click();
   await page.close();
 });
 
