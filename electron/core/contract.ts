@@ -145,6 +145,8 @@ export interface JobRecord {
   updatedAt: string;
   filesTotal: number;
   bytesTotal: number;
+  /** Files verified so far (an interrupted job: read back from its journal at launch). */
+  filesDone: number;
   failedCount: number;
   /** The job's archives. */
   outputs: OutputFile[];

@@ -156,6 +156,7 @@ export const messagesEn = {
   view: 'View',
   forgetJob: 'Remove from list',
   jobFiles: '{count} files · {size}',
+  jobFilesDone: '{done} of {count} files done · {size}',
   // errors
   errorTitle: 'Something went wrong',
   errorDetails: 'Details',

@@ -149,6 +149,7 @@ export const messagesZhCn: Record<MessageKey, string> = {
   view: '查看',
   forgetJob: '从列表中移除',
   jobFiles: '{count} 个文件 · {size}',
+  jobFilesDone: '已完成 {done} / {count} 个文件 · {size}',
   errorTitle: '出错了',
   errorDetails: '详情',
   errorHint_DISK_FULL: '磁盘已满。请腾出空间后继续：已下载的内容不会丢失。',

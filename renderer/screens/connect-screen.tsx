@@ -35,7 +35,7 @@ export function ConnectScreen(props: ConnectScreenProps) {
           <Icon name="history" size={22} />
           <div className="banner-text">
             <strong>{t('interruptedTitle')}</strong>
-            <span>{t('interruptedBody', { source: job.source, folder: job.outDir, done: job.filesTotal - job.failedCount, total: job.filesTotal })}</span>
+            <span>{t('interruptedBody', { source: job.source, folder: job.outDir, done: job.filesDone, total: job.filesTotal })}</span>
           </div>
           <button type="button" className="btn btn-primary" onClick={() => props.onResume(job)}>
             <Icon name="play" /> {t('resumeJob')}

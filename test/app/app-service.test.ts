@@ -220,12 +220,22 @@ test('a job stopped by quitting is offered as interrupted on the next launch, an
   const first = await service(config);
   const c = await first.connect({ url: slow.url });
   const snap = await first.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
-  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(snap.job.filesTotal, 8, 'the record counts the selection from the start');
+  // Until a few files are done (3 at a time, 1 s each at this rate).
+  while ((await first.getJob({ jobId: snap.job.id })).progress.filesDone < 3) await new Promise((r) => setTimeout(r, 50));
   await first.close(); // pauses: the journal keeps it
   const second = await service(config);
   const jobs = await second.listJobs({});
   assert.equal(jobs[0]!.id, snap.job.id);
   assert.equal(jobs[0]!.status, 'interrupted');
+  // How far it got is read back from the journal: the banner, Jobs and the file list show it.
+  assert.equal(jobs[0]!.filesTotal, 8);
+  assert.ok(jobs[0]!.filesDone >= 3, `filesDone ${jobs[0]!.filesDone}`);
+  const view = await second.getJob({ jobId: snap.job.id });
+  assert.equal(view.files.length, 8);
+  assert.equal(view.files.filter((f) => f.state === 'verified').length, jobs[0]!.filesDone);
+  assert.equal(view.progress.filesDone, jobs[0]!.filesDone);
+  assert.equal(view.progress.filesTotal, 8);
   assert.equal((await second.checkFolder({ path: outDir })).interruptedJob?.source, c.source);
   const resumed = await second.resumeJob({ jobId: snap.job.id });
   assert.equal(resumed.job.status, 'running');

@@ -22,6 +22,7 @@ import type {
 } from '../contract.ts';
 import { ContractFailure } from '../contract.ts';
 import type { ResultItem } from '../sources/source-types.ts';
+import type { SavedJob } from '../jobs/job-runner.ts';
 import { engine as realEngine } from './engine.ts';
 import type { Engine, JobOptions } from './engine.ts';
 import { checkFolder } from './folder-check.ts';
@@ -137,6 +138,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       throttleMs: options.eventThrottleMs ?? 150,
       onChange,
       queued: queued?.map((q) => ({ id: q.id, name: q.name, size: q.size ?? null })),
+      saved: savedFiles.get(entry.record.id),
       options: async () => ({
         source: entry.args.source,
         outDir: entry.args.outDir,
@@ -158,6 +160,9 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     sessions.set(entry.record.id, session);
     return session;
   }
+
+  /** Files of unfinished jobs from an earlier launch, for their sessions' rows (see readJobState). */
+  const savedFiles = new Map<string, SavedJob['files']>();
 
   function getSession(jobId: unknown): JobSession {
     need(typeof jobId === 'string', 'jobId must be a string');
@@ -182,10 +187,18 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     const outputs = (Array.isArray(entry.record.outputs) ? entry.record.outputs : []).filter((o) => typeof o?.path === 'string');
     entry.record.outputs = typeof entry.record.looseFiles === 'number' ? outputs : outputs.filter((o) => /\.zip$/i.test(o.path));
     if (typeof entry.record.looseFiles !== 'number') entry.record.looseFiles = outputs.length - entry.record.outputs.length;
+    if (typeof entry.record.filesDone !== 'number') entry.record.filesDone = entry.record.status === 'done' ? entry.record.filesTotal : 0;
     const status = entry.record.status;
     if (status === 'running' || status === 'pausing' || status === 'interrupted' || status === 'paused') {
       const state = await engine.readJobState(entry.record.outDir).catch(() => null);
       entry.record.status = state ? (status === 'paused' ? 'paused' : 'interrupted') : 'failed';
+      if (state) {
+        // How far it got, from its journal: the record may have been saved before the listing.
+        savedFiles.set(entry.record.id, state.files);
+        entry.record.filesTotal = state.files.length;
+        entry.record.bytesTotal = state.files.reduce((sum, f) => sum + (f.size ?? 0), 0);
+        entry.record.filesDone = state.files.filter((f) => f.done).length;
+      }
       if (!state) entry.record.error = { code: 'NOT_FOUND', message: 'the job’s saved state is gone from its folder' };
     } else if (status === 'cancelling') {
       await engine.discardJob(entry.record.outDir, entry.record.source).catch(() => {});
@@ -286,6 +299,9 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       if (args.token) tokens.set(args.source, args.token);
       const now = new Date().toISOString();
       const zipName = args.zipName?.trim() || undefined;
+      const listed = listings.get(args.source);
+      const wanted = args.selectIds ? new Set(args.selectIds) : null;
+      const queued = listed?.filter((i) => !wanted || wanted.has(i.id));
       const entry: StoredJob = {
         record: {
           id: randomUUID(),
@@ -296,8 +312,9 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
           status: 'running',
           createdAt: now,
           updatedAt: now,
-          filesTotal: 0,
-          bytesTotal: 0,
+          filesTotal: queued?.length ?? 0,
+          bytesTotal: queued?.reduce((sum, item) => sum + (item.size ?? 0), 0) ?? 0,
+          filesDone: 0,
           failedCount: 0,
           outputs: [],
           looseFiles: 0,
@@ -309,9 +326,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       stored.set(entry.record.id, entry);
       await settings.setLastFolder(check.path);
       emit('settings', settings.get());
-      const listed = listings.get(args.source);
-      const wanted = args.selectIds ? new Set(args.selectIds) : null;
-      const session = sessionFor(entry, listed?.filter((i) => !wanted || wanted.has(i.id)));
+      const session = sessionFor(entry, queued);
       session.start();
       return session.snapshot();
     },

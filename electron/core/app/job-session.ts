@@ -42,6 +42,8 @@ export class JobSession {
     onChange: (change: JobChange, statusChanged: boolean) => void;
     throttleMs: number;
     queued?: { id: string; name: string; size: number | null }[];
+    /** An unfinished job from an earlier launch: its files as its journal has them. */
+    saved?: { id: string; name: string; size: number | null; done: boolean }[];
   }) {
     this.record = init.record;
     this.outputPaths = new Set(init.record.outputs.map((o) => o.path));
@@ -51,6 +53,18 @@ export class JobSession {
     this.throttleMs = init.throttleMs;
     for (const q of init.queued ?? []) {
       this.files.set(q.id, { id: q.id, name: q.name, state: 'queued', size: q.size, bytesDone: 0, attempt: null, retryInMs: null, reason: null });
+    }
+    if (init.saved) {
+      let bytesDone = 0;
+      let bytesTotal = 0;
+      for (const f of init.saved) {
+        this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : 0, attempt: null, retryInMs: null, reason: null });
+        bytesTotal += f.size ?? 0;
+        if (f.done) bytesDone += f.size ?? 0;
+      }
+      const filesDone = init.saved.filter((f) => f.done).length;
+      const sizesKnown = init.saved.every((f) => f.size !== null);
+      this.progress = { ...emptyProgress, bytesDone, bytesTotal, sizesKnown, filesDone, filesTotal: init.saved.length };
     }
   }
 
@@ -188,6 +202,7 @@ export class JobSession {
       }
       case 'progress':
         this.record.bytesTotal = event.bytesTotal; // grows as unlisted sizes are learned
+        this.record.filesDone = event.filesDone;
         this.progress = {
           bytesDone: event.bytesDone,
           bytesTotal: event.bytesTotal,

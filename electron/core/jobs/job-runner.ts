@@ -76,9 +76,23 @@ export function stagedPath(stateDir: string, item: JobItem): string {
   return join(stateDir, 'files', String(item.i));
 }
 
-/** The saved job in a destination, or null: for offering interrupted jobs on launch. */
-export async function readJobState(outDir: string): Promise<JobHeader | null> {
-  return (await readJournal(stateDirOf(outDir)))?.header ?? null;
+/** What an unfinished job in a destination has: its source, and each file, done or not. */
+export interface SavedJob {
+  source: string;
+  files: Array<{ id: string; name: string; size: number | null; done: boolean }>;
+}
+
+/** The saved job in a destination, or null: for offering interrupted jobs on launch and showing how far they got. */
+export async function readJobState(outDir: string): Promise<SavedJob | null> {
+  const state = await readJournal(stateDirOf(outDir));
+  if (!state) return null;
+  return {
+    source: state.header.source,
+    files: state.items.map((item) => {
+      const done = state.done.get(item.i);
+      return { id: item.id, name: item.safePath, size: done?.size ?? item.size ?? null, done: done !== undefined };
+    }),
+  };
 }
 
 /**
