@@ -75,6 +75,12 @@ test('an unreachable server comes back as error data with a stable code', async 
   const reply = await dispatchCommand(app, 'connect', { url: 'http://127.0.0.1:9/' });
   assert.equal(reply.ok, false);
   assert.equal(!reply.ok && reply.error.code, 'SOURCE_UNUSABLE');
+  // A server typed without http:// is a server; a relative path is refused, not resolved against the app's folder.
+  const bare = await app.connect({ url: demo.url.replace('http://', '') });
+  assert.equal(bare.source, `${demo.url}/`);
+  const relative = await dispatchCommand(app, 'connect', { url: 'some/folder' });
+  assert.equal(!relative.ok && relative.error.code, 'BAD_ARGUMENT');
+  assert.match(!relative.ok ? relative.error.message : '', /full folder path/);
   const browse = await dispatchCommand(app, 'chooseFolder', {});
   assert.equal(!browse.ok && browse.error.code, 'UNSUPPORTED');
   await app.close();

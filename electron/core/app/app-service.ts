@@ -25,9 +25,9 @@ import type { ResultItem } from '../sources/source-types.ts';
 import type { SavedJob } from '../jobs/job-runner.ts';
 import { engine as realEngine } from './engine.ts';
 import type { Engine, JobOptions } from './engine.ts';
-import { checkFolder } from './folder-check.ts';
+import { checkFolder, expandFolderPath } from './folder-check.ts';
 import { spaceNeeded } from '../jobs/job-preflight.ts';
-import { isHttpSource } from '../sources/list-source.ts';
+import { isHttpSource, normalizeSource } from '../sources/list-source.ts';
 import { readJsonFile, serialWriter } from './json-file.ts';
 import { isActive, JobSession } from './job-session.ts';
 import type { JobChange } from './job-session.ts';
@@ -236,7 +236,10 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     async connect({ url, token, rememberToken }): Promise<Connection> {
       need(typeof url === 'string' && url.trim() !== '', 'enter a server URL or a folder');
       need(token === undefined || typeof token === 'string', 'token must be a string');
-      const source = url.trim();
+      // A server, with or without http://; else a folder, "~" expanded. A relative path would be
+      // resolved against wherever the app happens to run.
+      const source = isHttpSource(normalizeSource(url)) ? url.trim() : expandFolderPath(url);
+      need(isHttpSource(normalizeSource(source)) || path.isAbsolute(source), 'enter a server address (such as 192.168.1.20:8765) or a full folder path');
       const useToken = await tokenFor(source, token || undefined);
       const listing = await engine.listSource(source, { token: useToken, depth: defaults.depth });
       listings.set(listing.source, listing.items);

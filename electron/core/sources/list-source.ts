@@ -17,10 +17,15 @@ export function isHttpSource(source: string): boolean {
   return /^https?:\/\//i.test(source);
 }
 
-/** Normalises what the user typed: an http(s) URL, or an absolute local path. */
+// "127.0.0.1:8765", "localhost:8765/api", "[::1]:8765", "192.168.1.20": a server typed
+// without its scheme (the most common way to type one), never a local path.
+const bareHost = /^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*:\d{1,5})(:\d{1,5})?(\/.*)?$/i;
+
+/** Normalises what the user typed: an http(s) URL (http:// added to a bare host), or an absolute local path. */
 export function normalizeSource(source: string): string {
-  const trimmed = source.trim();
+  let trimmed = source.trim();
   if (trimmed === '') throw new ReelpackError('USAGE', 'no source given: pass a server URL or a local path');
+  if (bareHost.test(trimmed)) trimmed = `http://${trimmed}`;
   if (isHttpSource(trimmed)) {
     try {
       return new URL(trimmed).href;
@@ -108,7 +113,7 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
       const e = error as ReelpackError;
       // Permanent statuses (404…) make the source unusable; transient ones are retried.
       if (e.statusCode === 401 || e.statusCode === 403) {
-        throw new ReelpackError('SOURCE_UNUSABLE', `${e.message}: the server refused access; pass --token (or REELPACK_TOKEN)`, { statusCode: e.statusCode });
+        throw new ReelpackError('SOURCE_UNUSABLE', `${e.message}: the server refused access: it needs an access token (--token or REELPACK_TOKEN on the command line)`, { statusCode: e.statusCode });
       }
       if (e.statusCode !== undefined && e.statusCode < 500 && e.statusCode !== 429 && e.statusCode !== 408) {
         throw new ReelpackError('SOURCE_UNUSABLE', `${e.message}: not a results API, folder listing or URL list`, { statusCode: e.statusCode });
