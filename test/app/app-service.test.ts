@@ -81,6 +81,8 @@ test('an unreachable server comes back as error data with a stable code', async 
   const relative = await dispatchCommand(app, 'connect', { url: 'some/folder' });
   assert.equal(!relative.ok && relative.error.code, 'BAD_ARGUMENT');
   assert.match(!relative.ok ? relative.error.message : '', /full folder path/);
+  const pathName = await dispatchCommand(app, 'startJob', { source: bare.source, outDir: path.join(tmp, 'named'), mode: 'zip', zipName: 'batch/../one.zip', onlyNew: false });
+  assert.equal(!pathName.ok && pathName.error.code, 'BAD_ARGUMENT', 'a bundle name with a slash is refused');
   const browse = await dispatchCommand(app, 'chooseFolder', {});
   assert.equal(!browse.ok && browse.error.code, 'UNSUPPORTED');
   await app.close();

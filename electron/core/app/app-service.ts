@@ -28,6 +28,7 @@ import type { Engine, JobOptions } from './engine.ts';
 import { checkFolder, expandFolderPath } from './folder-check.ts';
 import { spaceNeeded } from '../jobs/job-preflight.ts';
 import { isHttpSource, normalizeSource } from '../sources/list-source.ts';
+import { safeRelativePath } from '../names/safe-path.ts';
 import { readJsonFile, serialWriter } from './json-file.ts';
 import { isActive, JobSession } from './job-session.ts';
 import type { JobChange } from './job-session.ts';
@@ -301,7 +302,11 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       if (busyIn(check.path)) throw new ContractFailure('BUSY', `a job is already running in ${check.path}`);
       if (args.token) tokens.set(args.source, args.token);
       const now = new Date().toISOString();
-      const zipName = args.zipName?.trim() || undefined;
+      // The app's bundle name is a file name in the chosen folder (the CLI's --zip may be a path):
+      // made safe like every other name, and refused if it tries to be a path.
+      const typedName = args.zipName?.trim() || undefined;
+      need(typedName === undefined || !/[\\/]/.test(typedName), 'the bundle name is a file name: it cannot contain / or \\');
+      const zipName = typedName === undefined ? undefined : safeRelativePath(typedName, 'bundle');
       const listed = listings.get(args.source);
       const wanted = args.selectIds ? new Set(args.selectIds) : null;
       const queued = listed?.filter((i) => !wanted || wanted.has(i.id));
