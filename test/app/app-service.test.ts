@@ -295,3 +295,31 @@ test('cancelling a job refused because its folder holds another source\'s job le
   assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
   await app.close();
 });
+
+test('a resumed job starts from the bytes it kept, not from the files it finished', async () => {
+  const big = await startDemoServer({ count: 3, size: 2 * 1024 * 1024, rateBytesPerSec: 512 * 1024 });
+  try {
+    const app = await service(path.join(tmp, 'resume-bytes'));
+    const c = await app.connect({ url: big.url });
+    const snap = await app.startJob({ source: c.source, outDir: path.join(tmp, 'resume-bytes-out'), mode: 'zip', onlyNew: false });
+    while ((await app.getJob({ jobId: snap.job.id })).progress.bytesDone < 1024 * 1024) await new Promise((r) => setTimeout(r, 50));
+    const before = (await app.getJob({ jobId: snap.job.id })).progress.bytesDone;
+    assert.equal((await app.pauseJob({ jobId: snap.job.id })).status, 'paused');
+    assert.equal((await app.getJob({ jobId: snap.job.id })).progress.filesDone, 0, 'no file finished: all of it is in part files');
+    const shown: number[] = []; // every figure the progress screen gets while it runs again
+    const off = app.subscribe((name, payload) => {
+      const change = payload as Events['job'];
+      if (name === 'job' && change.job.id === snap.job.id && change.job.status === 'running') shown.push(change.progress.bytesDone);
+    });
+    await app.resumeJob({ jobId: snap.job.id });
+    const done = await waitForStatus(app, snap.job.id, ['done', 'failed']);
+    off();
+    assert.ok(shown.length > 2, `${shown.length} progress events`);
+    assert.ok(Math.min(...shown) >= before * 0.7, `resumed showing ${Math.min(...shown)} bytes, paused at ${before}`);
+    assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
+    assert.equal(done.progress.bytesDone, 3 * 2 * 1024 * 1024, 'every byte counted once');
+    await app.close();
+  } finally {
+    await big.close();
+  }
+});

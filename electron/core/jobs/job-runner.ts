@@ -2,7 +2,7 @@
 // file to the output sink, finish, clean up. Crash-safe: run the same job again after any
 // interruption and it continues from the journal and the .part files.
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
-import { mkdir, rename, truncate, unlink } from 'node:fs/promises';
+import { mkdir, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { syncFile } from '../fs-sync.ts';
@@ -129,6 +129,8 @@ interface Runtime {
   /** Finished downloads still being committed (see commit()). */
   commits: Set<Promise<void>>;
   limiter: RateLimiter | undefined;
+  /** Bytes an earlier run left in a file's part, counted as done when this run started. */
+  precounted: Map<number, number>;
 }
 
 export async function runJob(options: JobOptions, emit: (event: JobEvent) => void, signal?: AbortSignal): Promise<JobSummary> {
@@ -153,7 +155,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const tracker = new ProgressTracker(bytesTotal, state.items.length, unsizedFiles);
     await checkJobFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`, options.concurrency);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
-    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, learnedSizes: new Map(), emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined };
+    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, learnedSizes: new Map(), emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined, precounted: new Map() };
     return await execute(rt);
   } catch (error) {
     const err = toReelpackError(error);
@@ -291,6 +293,16 @@ async function execute(rt: Runtime): Promise<JobSummary> {
     tracker.filesDone++;
     await deliver(rt, verifiedFile(rt, item, done), done);
   }
+  // Bytes an earlier run kept in part files count as done at once: a resumed job must not show
+  // less than it had when it stopped. Settled when each file completes (worker()).
+  for (const item of state.items) {
+    if (state.done.has(item.i)) continue;
+    const kept = await keptPartBytes(rt, item);
+    if (kept > 0) {
+      rt.precounted.set(item.i, kept);
+      tracker.addBytes(kept, false);
+    }
+  }
   const queue = new WorkQueue(state.items.filter((item) => !state.done.has(item.i)));
   for (const item of state.items) {
     if (!state.done.has(item.i)) emit({ type: 'file', id: item.id, name: item.safePath, state: 'queued', size: item.size });
@@ -336,6 +348,15 @@ async function execute(rt: Runtime): Promise<JobSummary> {
     failed: rt.failed,
     outputs,
   };
+}
+
+/** What an earlier run left of a file to resume from: ranges of a segmented plan, or a part kept under a validator. */
+async function keptPartBytes(rt: Runtime, item: JobItem): Promise<number> {
+  const plan = rt.state.segments.get(item.i);
+  if (plan) return plan.ranges.reduce((sum, r) => sum + Math.max(0, r.pos - r.start), 0);
+  if (!rt.state.validators.has(item.i) || isHttpSource(item.url) === false) return 0;
+  const size = await stat(stagedPath(rt.stateDir, item) + '.part').then((s) => s.size, () => 0);
+  return item.size === undefined ? size : Math.min(size, item.size);
 }
 
 /** Counts the size of an item the listing gave none for, once, in the job's total. */
@@ -436,9 +457,11 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
           })
           : await downloadAttempt(target, context);
       learnSize(rt, item, result.size); // a response without Content-Length: known only now
-      // Bytes already on disk before this attempt count as done too.
-      const resumedBytes = result.size - slot.bytes;
-      if (resumedBytes > 0) rt.tracker.addBytes(resumedBytes, false);
+      // Bytes already on disk before this attempt count as done too (less what was counted at the
+      // start; negative when the file restarted from zero after all).
+      const resumedBytes = result.size - slot.bytes - (rt.precounted.get(item.i) ?? 0);
+      rt.precounted.delete(item.i);
+      if (resumedBytes !== 0) rt.tracker.addBytes(resumedBytes, false);
       rt.active.delete(item.i);
       queue.finish();
       // The fsync and hand-over run behind the next download instead of holding this slot.
