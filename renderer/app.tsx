@@ -174,9 +174,9 @@ export function App({ client }: { client: AppClient }) {
   const jobCommand = async (command: 'pauseJob' | 'cancelJob') => {
     if (jobId.current) await run(client[command]({ jobId: jobId.current }));
   };
-  const restart = async (command: 'resumeJob' | 'retryFailed', id = jobId.current) => {
+  const restart = async (command: 'resumeJob' | 'retryFailed', id = jobId.current, bundleWithout?: boolean) => {
     if (!id) return;
-    const snap = await run(client[command]({ jobId: id }));
+    const snap = await run(command === 'retryFailed' ? client.retryFailed({ jobId: id, bundleWithout }) : client.resumeJob({ jobId: id }));
     if (snap) showJob(snap);
   };
   const view = async (record: JobRecord) => {
@@ -270,7 +270,7 @@ export function App({ client }: { client: AppClient }) {
             />
           )}
           {screen === 'progress' && job && (
-            <ProgressScreen job={job} onPause={() => void jobCommand('pauseJob')} onResume={() => void restart('resumeJob')} onCancel={() => void jobCommand('cancelJob')} onRetry={() => void restart('retryFailed')} />
+            <ProgressScreen job={job} onPause={() => void jobCommand('pauseJob')} onResume={() => void restart('resumeJob')} onCancel={() => void jobCommand('cancelJob')} onRetry={() => void restart('retryFailed')} onFinishWithout={() => void restart('retryFailed', jobId.current, true)} />
           )}
           {screen === 'done' && job && (
             <DoneScreen job={job.job} summary={job.summary} onOpenFolder={() => void run(client.openJobFolder({ jobId: job.job.id }))} onShow={(p) => void run(client.showOutput({ jobId: job.job.id, path: p }))} onNew={newDownload} />

@@ -183,7 +183,12 @@ export interface Commands {
   pauseJob: { args: { jobId: string }; result: JobRecord };
   resumeJob: { args: { jobId: string }; result: JobSnapshot };
   cancelJob: { args: { jobId: string }; result: JobRecord };
-  retryFailed: { args: { jobId: string }; result: JobSnapshot };
+  /**
+   * Runs a finished job again: its failed files get another try. With `bundleWithout`, files
+   * that still fail are left out and the archive is made of what arrived (listed as failed in
+   * its manifest), like the CLI's --allow-partial.
+   */
+  retryFailed: { args: { jobId: string; bundleWithout?: boolean | undefined }; result: JobSnapshot };
   listJobs: { args: Record<string, never>; result: JobRecord[] };
   getJob: { args: { jobId: string }; result: JobSnapshot };
   forgetJob: { args: { jobId: string }; result: JobRecord[] };

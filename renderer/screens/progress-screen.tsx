@@ -75,11 +75,13 @@ export interface ProgressScreenProps {
   onResume(): void;
   onCancel(): void;
   onRetry(): void;
+  /** Retry, and finish with what arrived if those files still fail (the archive lists them as failed). */
+  onFinishWithout(): void;
 }
 
 const rowHeight = 40;
 
-export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: ProgressScreenProps) {
+export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFinishWithout }: ProgressScreenProps) {
   const { t, locale } = useI18n();
   const [confirming, setConfirming] = useState(false);
   const { files, counts } = useMemo(() => groupByState(job.files.values()), [job.files]);
@@ -116,6 +118,11 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: Pr
           {(status === 'paused' || status === 'interrupted') && (
             <button type="button" className="btn btn-primary" onClick={onResume}>
               <Icon name="play" /> {t('resume')}
+            </button>
+          )}
+          {status === 'failed' && failedCount > 0 && (
+            <button type="button" className="btn" onClick={onFinishWithout} title={t('finishWithoutHint')}>
+              <Icon name={record.mode === 'folder' ? 'check' : 'archive'} /> {t(record.mode === 'folder' ? 'finishWithout' : 'bundleWithout')}
             </button>
           )}
           {status === 'failed' && failedCount > 0 && (
@@ -169,7 +176,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry }: Pr
         </div>
         {status === 'paused' && <p className="note"><Icon name="pause" size={14} /> {t('pausedNote')}</p>}
         {status === 'cancelled' && <p className="note"><Icon name="x" size={14} /> {t('cancelledNote')}</p>}
-        {status === 'failed' && failedCount > 0 && <p className="note danger"><Icon name="alert" size={14} /> {t('failedSummary', { count: failedCount })}</p>}
+        {status === 'failed' && failedCount > 0 && <p className="note danger"><Icon name="alert" size={14} /> {t(failedCount === 1 ? 'failedSummaryOne' : 'failedSummary', { count: failedCount })}</p>}
         {record.error && <ErrorNote error={record.error} />}
       </section>
       <div className="chips">

@@ -3,6 +3,7 @@
 // folder; pause/resume; cancel; retry failed after a server fault. Archives are verified with
 // yauzl against the server's bytes. Screenshots land in test-artifacts/screenshots/.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -261,7 +262,7 @@ test('files that failed on a server fault are fetched by "Retry failed"', { skip
   const outDir = path.join(tmp, 'retry');
   await chooseFolder(page, outDir);
   await page.getByRole('button', { name: 'Download and bundle' }).click();
-  await page.getByText('2 files failed. The rest are kept; retry to fetch the missing ones.').waitFor({ timeout: 30_000 });
+  await page.getByText('2 files failed. The rest are kept: retry to fetch the missing ones, or finish without them.').waitFor({ timeout: 30_000 });
   assert.equal(await page.getByText(/^failed: /).count(), 2);
   await snap(page, 'progress-failed-en');
   await page.waitForTimeout(3500); // the bundler's own stop timeout is 3 s
@@ -271,6 +272,32 @@ test('files that failed on a server fault are fetched by "Retry failed"', { skip
   await waitForDone(page);
   await assertArchiveMatches(outDir, flaky, 10);
   await page.close();
+});
+
+test('a file that never arrives does not block the rest: "Bundle without them" makes the archive of what arrived', { skip }, async () => {
+  const broken = await startDemoServer({ count: 5, size: 32 * 1024, faults: (req) => (/result_0004\.mp4/.test(req.url ?? '') ? { kind: 'status', status: 404 } : undefined) });
+  const page = await openApp();
+  try {
+    await connectTo(page, broken.url);
+    const outDir = path.join(tmp, 'without');
+    await chooseFolder(page, outDir);
+    await page.getByRole('button', { name: 'Download and bundle' }).click();
+    await page.getByText('1 file failed. The rest are kept: retry to fetch it, or finish without it.').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Bundle without them' }).click();
+    await waitForDone(page);
+    await page.getByText('4 files · 128 KB — every file verified; 1 could not be fetched and is listed as failed in the manifest.').waitFor();
+    await snap(page, 'done-without-en');
+    const zips = (await readdir(outDir)).filter((f) => f.endsWith('.zip'));
+    assert.equal(zips.length, 1);
+    const hashes = await zipEntryHashes(path.join(outDir, zips[0]!));
+    assert.deepEqual([...hashes.keys()].filter((n) => n.endsWith('.mp4')).sort(), ['result_0001.mp4', 'result_0002.mp4', 'result_0003.mp4', 'result_0005.mp4']);
+    for (const f of broken.files.filter((x) => x.name !== 'result_0004.mp4')) assert.equal(hashes.get(f.name), f.sha256);
+    const manifest = JSON.parse(execFileSync('unzip', ['-p', path.join(outDir, zips[0]!), 'manifest.json'], { encoding: 'utf8' })) as { failed?: Array<{ name: string }> };
+    assert.deepEqual(manifest.failed?.map((f) => f.name), ['result_0004.mp4']);
+  } finally {
+    await page.close();
+    await broken.close();
+  }
 });
 
 test('every screen in zh-CN (language switch)', { skip }, async () => {

@@ -69,7 +69,7 @@ export interface AppService extends ContractHandlers {
 
 interface StoredJob {
   record: JobRecord;
-  args: Omit<StartJobArgs, 'token'>;
+  args: Omit<StartJobArgs, 'token'> & { allowPartial?: boolean | undefined };
 }
 
 function paramsLine(params: unknown): string {
@@ -153,7 +153,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
         stallTimeoutMs: defaults.stallTimeoutMs,
         retries: defaults.retries,
         depth: defaults.depth,
-        allowPartial: false,
+        allowPartial: entry.args.allowPartial ?? false,
         catalogDir,
         spawnZipWorker: platform.spawnZipWorker,
       }),
@@ -358,11 +358,14 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       await session.cancel();
       return session.snapshot().job;
     },
-    async retryFailed({ jobId }): Promise<JobSnapshot> {
+    async retryFailed({ jobId, bundleWithout }): Promise<JobSnapshot> {
+      need(bundleWithout === undefined || typeof bundleWithout === 'boolean', 'bundleWithout must be true or false');
       const session = getSession(jobId);
       if (session.record.status !== 'failed' && session.record.status !== 'done') {
         throw new ContractFailure('BAD_ARGUMENT', 'only a finished job can retry its failed files');
       }
+      const entry = stored.get(session.record.id);
+      if (entry && bundleWithout !== undefined) entry.args.allowPartial = bundleWithout;
       // The journal keeps every verified file: running the job again fetches only what failed.
       session.start();
       return session.snapshot();

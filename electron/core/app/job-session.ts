@@ -126,7 +126,10 @@ export class JobSession {
       this.record.error = toContractError(error);
       return this.setStatus('failed');
     }
-    if (summary && !summary.ok) {
+    // Finished without the files that failed (allowPartial, "Bundle without them"): done, and
+    // the record keeps how many were left out (failedCount) for the Done screen to say so.
+    const finishedWithout = summary !== null && !summary.ok && !summary.error && summary.outputs.length > 0 && (await this.options()).allowPartial;
+    if (summary && !summary.ok && !finishedWithout) {
       this.record.error = summary.error ?? null;
       return this.setStatus('failed');
     }

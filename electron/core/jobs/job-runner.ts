@@ -197,14 +197,13 @@ async function loadOrCreateJob(
       throw new ReelpackError('JOB_MISMATCH', `${outDir} holds an unfinished job for ${saved.header.source}; run that again to finish it, or choose another folder`);
     }
     // The job keeps the settings it started with; say so when this run asked for others.
-    // (The archive's name and volume size: the zip sink says the same.)
-    const kept = [
-      options.mode !== saved.header.mode && `--mode ${saved.header.mode}`,
-      options.allowPartial !== saved.header.allowPartial && (saved.header.allowPartial ? '--allow-partial' : 'without --allow-partial'),
-    ].filter((s): s is string => typeof s === 'string');
-    if (kept.length > 0) {
-      emit({ type: 'warning', message: `resuming the unfinished job in ${outDir} with its earlier settings: ${kept.join(', ')} (to change them, let it finish or choose another folder)` });
+    // (The archive's name and volume size: the zip sink says the same.) --allow-partial is the
+    // exception: it only decides what happens at the end, so a rerun may add or drop it (the
+    // app's "Bundle without them" does), and the journal keeps the new choice.
+    if (options.mode !== saved.header.mode) {
+      emit({ type: 'warning', message: `resuming the unfinished job in ${outDir} with its earlier settings: --mode ${saved.header.mode} (to change it, let it finish or choose another folder)` });
     }
+    saved.header.allowPartial = options.allowPartial;
     // Failed files get another chance on every run.
     saved.failed.clear();
     return { state: saved, resumed: true };
