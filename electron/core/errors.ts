@@ -33,13 +33,16 @@ export class ReelpackError extends Error {
   /** Milliseconds the server asked us to wait (Retry-After), if any. */
   readonly retryAfterMs: number | undefined;
   readonly statusCode: number | undefined;
+  /** The server could not be reached at all (refused, unreachable, no answer to connect): it may be down for a while. */
+  readonly serverUnreachable: boolean;
 
-  constructor(code: ErrorCode, message: string, extra: { retryAfterMs?: number; statusCode?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, extra: { retryAfterMs?: number; statusCode?: number; cause?: unknown; serverUnreachable?: boolean } = {}) {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.name = 'ReelpackError';
     this.code = code;
     this.retryAfterMs = extra.retryAfterMs;
     this.statusCode = extra.statusCode;
+    this.serverUnreachable = extra.serverUnreachable ?? false;
   }
 
   toData(): ErrorData {
@@ -48,6 +51,15 @@ export class ReelpackError extends Error {
 }
 
 const diskFullCodes = new Set(['ENOSPC', 'EDQUOT']);
+
+/** System error codes meaning the server cannot be reached at all: down, restarting, or the network is. */
+export const unreachableCodes: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** A NETWORK error for a failure to connect: unreachable ones are marked (see serverUnreachable). */
+export function connectError(code: string | undefined, url: string, cause?: unknown): ReelpackError {
+  if (code && unreachableCodes.has(code)) return new ReelpackError('NETWORK', `cannot reach the server (${code}): ${url}`, { cause, serverUnreachable: true });
+  return new ReelpackError('NETWORK', `network error (${code ?? 'unknown'}): ${url}`, { cause });
+}
 
 /** Turns anything thrown into a ReelpackError, keeping known codes and naming system errors plainly. */
 export function toReelpackError(error: unknown): ReelpackError {

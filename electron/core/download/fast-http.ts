@@ -12,7 +12,7 @@
 // bodies framed by Content-Length, chunked coding or the end of the connection. https, HEAD and
 // every listing go over undici (http-client.ts).
 import net from 'node:net';
-import { ReelpackError } from '../errors.ts';
+import { connectError, ReelpackError } from '../errors.ts';
 
 /** Receives each body chunk. The chunk is a view into a reused buffer: it is valid until the
  * handler returns, or, if the handler returns a promise, until that promise settles (no chunk
@@ -96,7 +96,7 @@ class Connection {
       onread: { buffer: Buffer.allocUnsafe(readBufferBytes), callback: (n: number, buffer: Uint8Array) => this.onRead(buffer as Buffer, n) },
     });
     this.socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.fail(new ReelpackError('NETWORK', `network error (${error.code ?? error.message}): ${this.url}`, { cause: error }));
+      this.fail(connectError(error.code ?? error.message, this.url, error));
     });
     this.socket.on('timeout', () => this.fail(new ReelpackError('STALLED', `no data from server (stalled): ${this.url}`)));
     this.socket.on('end', () => this.onEnd());
@@ -108,7 +108,7 @@ class Connection {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.destroy();
-        reject(new ReelpackError('NETWORK', `network error (connect timeout): ${this.url}`));
+        reject(connectError('UND_ERR_CONNECT_TIMEOUT', this.url));
       }, this.options.connectTimeoutMs);
       const onAbort = () => {
         this.destroy();

@@ -3,7 +3,7 @@
 // redirects to http(s) only, stall timeouts, and errors mapped to ReelpackError codes.
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { ReelpackError, toReelpackError } from '../errors.ts';
+import { connectError, ReelpackError, toReelpackError } from '../errors.ts';
 import { noteConsumedBytes } from '../gc-pacer.ts';
 import { parseRetryAfter } from './retry-policy.ts';
 import { FastHttpPool } from './fast-http.ts';
@@ -77,7 +77,7 @@ export function httpError(error: unknown, url: string): ReelpackError {
     return new ReelpackError('BAD_RESPONSE', `malformed HTTP response (${code}): ${url}`, { cause: error });
   }
   if (code && networkCodes.has(code)) {
-    return new ReelpackError('NETWORK', `network error (${code}): ${url}`, { cause: error });
+    return connectError(code, url, error);
   }
   const mapped = toReelpackError(error);
   if (mapped.code === 'INTERNAL') return new ReelpackError('NETWORK', `${mapped.message}: ${url}`, { cause: error });

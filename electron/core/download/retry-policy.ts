@@ -16,6 +16,12 @@ export interface RetryInput {
 }
 
 export const retryBaseMs = 500;
+/**
+ * How long a file waits for a server that cannot be reached at all (refused, unreachable, or a
+ * proxy's 502/503/504) before those failures count against --retries: a GPU server restart
+ * takes minutes, and failing the whole batch in 15 s would leave the user to press Retry.
+ */
+export const serverDownPatienceMs = 10 * 60_000;
 export const retryCapMs = 30_000;
 /** A Retry-After longer than this fails the file for this run (the job runner's reason says so) rather than being obeyed. */
 export const retryAfterCapMs = 10 * 60_000;

@@ -12,7 +12,7 @@ import { downloadAttempt, SizeChangedError } from '../download/file-download.ts'
 import type { HashCarry, Validator } from '../download/file-download.ts';
 import { readLocalFile } from '../download/local-file.ts';
 import { RateLimiter } from '../download/rate-limiter.ts';
-import { retryAfterCapMs, retryDelay } from '../download/retry-policy.ts';
+import { retryAfterCapMs, retryDelay, serverDownPatienceMs } from '../download/retry-policy.ts';
 import { downloadSegmented, segmentThresholdBytes, SegmentsUnsupportedError } from '../download/segmented-download.ts';
 import { UniquePathAllocator } from '../names/safe-path.ts';
 import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
@@ -55,6 +55,8 @@ export interface JobOptions {
   segmentMinBytes?: number | undefined;
   /** Total download speed cap in bytes per second (--limit-rate). */
   limitRate?: number | undefined;
+  /** How long a file waits for a server it cannot reach (default serverDownPatienceMs). */
+  serverDownPatienceMs?: number | undefined;
   /** Where the per-server catalog lives; defaultConfigDir() when undefined. */
   catalogDir?: string | undefined;
   /** Electron main passes a utilityProcess-based worker; Node uses child_process.fork. */
@@ -123,7 +125,7 @@ interface Runtime {
   failed: FailedFile[];
   active: Map<number, { item: JobItem; bytes: number }>;
   /** Per file: failures in a row without progress, attempts in all, and the hash carried between attempts. */
-  attempts: Map<number, { count: number; attempts: number; checksumRetried: boolean; carry: HashCarry; lastObservedSize?: number; oneStream?: boolean }>;
+  attempts: Map<number, { count: number; attempts: number; checksumRetried: boolean; carry: HashCarry; lastObservedSize?: number; oneStream?: boolean; downSince?: number }>;
   fatal: ReelpackError | null;
   stop: AbortController;
   /** Finished downloads still being committed (see commit()). */
@@ -495,8 +497,17 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       }
       memo.attempts++;
       memo.count = attemptBytes >= progressResetBytes ? 1 : memo.count + 1;
+      if (attemptBytes > 0) memo.downSince = undefined; // it answered: not down
+      // The server cannot be reached at all (down or restarting; or a proxy says so): wait for
+      // it, with the usual backoff up to 30 s, before such failures count against --retries.
+      const serverDown = error.serverUnreachable || (error.code === 'HTTP_STATUS' && error.retryAfterMs === undefined && [502, 503, 504].includes(error.statusCode ?? 0));
+      if (serverDown) memo.downSince ??= Date.now();
+      const waitingForServer = serverDown && Date.now() - memo.downSince! < (rt.options.serverDownPatienceMs ?? serverDownPatienceMs);
       let delay: number;
-      if (error instanceof SizeChangedError || error.code === 'STILL_WRITING') {
+      if (waitingForServer) {
+        memo.count = Math.min(memo.count, 1); // the wait does not use up the retries
+        delay = retryDelay({ attempt: Math.min(memo.attempts, 7), maxRetries: 7, code: 'NETWORK' });
+      } else if (error instanceof SizeChangedError || error.code === 'STILL_WRITING') {
         const observed = error instanceof SizeChangedError ? error.observedSize : undefined;
         // A file still being written grows; one that shrank below the listing is truncated or lying.
         if (observed !== undefined && observed === memo.lastObservedSize && observed > (item.size ?? 0)) {

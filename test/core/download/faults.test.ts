@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { runJob } from '../../../electron/core/jobs/job-runner.ts';
 import { downloadAttempt } from '../../../electron/core/download/file-download.ts';
@@ -194,6 +197,37 @@ test('a 200 answer to a Range request empties the part before its new validator 
   } finally {
     await http.close();
     await demo.close();
+    await dir.remove();
+  }
+});
+
+test('a server that is down (connection refused) is waited for, not failed after a few retries; the wait is bounded', async () => {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const body = sampleVideo(7, 200_000);
+  const dir = await tempDir();
+  const list = join(dir.path, 'list.txt');
+  await writeFile(list, `http://127.0.0.1:${port}/clip.mp4\n`);
+  let server: Server | undefined;
+  try {
+    // Down for good, with no patience: the old behaviour, a failure after --retries.
+    const gaveUp = await runJob(jobOptions(list, join(dir.path, 'out0'), { retries: 1, serverDownPatienceMs: 0 }), () => {});
+    assert.equal(gaveUp.ok, false);
+    assert.match(gaveUp.failed[0]!.reason, /cannot reach the server \(ECONNREFUSED\)/);
+    // Down for ~2.5 s (more than --retries 1 lasts), then back: the file arrives.
+    setTimeout(() => {
+      server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length }).end(body));
+      server.listen(port, '127.0.0.1');
+    }, 2500);
+    const events: JobEvent[] = [];
+    const summary = await runJob(jobOptions(list, join(dir.path, 'out1'), { retries: 1, serverDownPatienceMs: 60_000 }), (e) => events.push(e));
+    assert.equal(summary.ok, true, JSON.stringify(summary));
+    assert.ok((await readFile(join(dir.path, 'out1', 'clip.mp4'))).equals(body));
+    assert.ok(events.filter((e) => e.type === 'file' && e.state === 'retrying').length >= 2, 'it retried while the server was down');
+  } finally {
+    server?.close();
     await dir.remove();
   }
 });
