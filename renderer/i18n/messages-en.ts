@@ -69,6 +69,7 @@ export const messagesEn = {
   folderProblem_missing: 'That folder does not exist.',
   'folderProblem_not-a-folder': 'That is a file, not a folder.',
   'folderProblem_not-writable': 'Reelpack cannot write there.',
+  'folderProblem_name-too-long': 'A folder name in that path is too long (over 255 bytes).',
   folderHasJob: 'This folder holds an unfinished job from {source}; starting continues it.',
   folderHasOtherJob: 'This folder holds an unfinished job from another source, {source}. Choose another folder, or resume that job from Jobs.',
   volumeCustomInvalid: 'Enter a volume size in GB, such as 2 or 0.5.',

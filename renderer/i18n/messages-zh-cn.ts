@@ -66,6 +66,7 @@ export const messagesZhCn: Record<MessageKey, string> = {
   folderProblem_missing: '该文件夹不存在。',
   'folderProblem_not-a-folder': '这是文件，不是文件夹。',
   'folderProblem_not-writable': 'Reelpack 无法写入该位置。',
+  'folderProblem_name-too-long': '路径中的文件夹名称过长（超过 255 字节）。',
   folderHasJob: '此文件夹中有来自 {source} 的未完成任务；开始后将继续该任务。',
   folderHasOtherJob: '此文件夹中有另一个来源（{source}）的未完成任务。请换一个文件夹，或在“任务”中继续那个任务。',
   volumeCustomInvalid: '请输入以 GB 为单位的分卷大小，例如 2 或 0.5。',

@@ -95,6 +95,8 @@ test('checkFolder validates typed paths and reports free space', async () => {
   const file = path.join(tmp, 'a-file');
   await writeFile(file, 'x');
   assert.equal((await app.checkFolder({ path: file })).problem, 'not-a-folder');
+  assert.equal((await app.checkFolder({ path: path.join(tmp, 'x'.repeat(256), 'y') })).problem, 'name-too-long');
+  if (process.platform === 'linux') assert.equal((await app.checkFolder({ path: '/proc/reelpack-out' })).problem, 'not-writable');
   const fresh = await app.checkFolder({ path: path.join(tmp, 'new', 'deeper') });
   assert.equal(fresh.problem, null);
   assert.equal(fresh.exists, false);

@@ -27,6 +27,9 @@ async function nearestExisting(dir: string): Promise<string> {
   }
 }
 
+/** statfs types of Linux kernel views: proc, sysfs, devpts, cgroup, cgroup2, debugfs, tracefs, securityfs. */
+const virtualFileSystems = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x27e0eb, 0x63677270, 0x64626720, 0x74726163, 0x73636673]);
+
 export async function checkFolder(input: string, findJob: (dir: string) => Promise<{ source: string } | null>): Promise<FolderCheck> {
   const expanded = expandFolderPath(input);
   const result: FolderCheck = { path: expanded, exists: false, writable: false, freeBytes: null, neededBytes: null, problem: null, interruptedJob: null };
@@ -39,6 +42,10 @@ export async function checkFolder(input: string, findJob: (dir: string) => Promi
   if (!info) return { ...result, problem: 'missing' };
   result.exists = existing === dir;
   if (!info.isDirectory()) return { ...result, problem: 'not-a-folder' };
+  // Folders still to be created must be creatable: a name over 255 bytes is refused by
+  // every common file system, and would only fail once the job starts.
+  const toCreate = path.relative(existing, dir).split(path.sep).filter(Boolean);
+  if (toCreate.some((segment) => Buffer.byteLength(segment) > 255)) return { ...result, problem: 'name-too-long' };
   try {
     await access(existing, constants.W_OK);
     result.writable = true;
@@ -47,6 +54,8 @@ export async function checkFolder(input: string, findJob: (dir: string) => Promi
   }
   try {
     const fsInfo = await statfs(existing);
+    // Kernel views (/proc, /sys…) pass an access check as root but hold no files.
+    if (virtualFileSystems.has(Number(fsInfo.type))) return { ...result, writable: false, problem: 'not-writable' };
     result.freeBytes = Number(fsInfo.bavail) * Number(fsInfo.bsize);
   } catch {
     result.freeBytes = null;
