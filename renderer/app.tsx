@@ -51,6 +51,15 @@ export function App({ client }: { client: AppClient }) {
   const [dismissed, setDismissed] = useState<Set<string>>(new Set());
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ContractError | null>(null);
+  // An error is about what was just tried: it goes with Escape, and when the user moves on.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setError(null);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+  useEffect(() => setError(null), [screen]);
   const [online, setOnline] = useState(true);
   const jobId = useRef<string | null>(null);
 
@@ -124,7 +133,7 @@ export function App({ client }: { client: AppClient }) {
   // After a job, the results it fetched are no longer new: the list says so, and what is
   // selected next is what is left (the catalog has them too, for the next connect).
   const newDownload = () => {
-    if (connection && job && job.job.source === connection.source) {
+    if (connection && job && job.job.status === 'done' && job.job.source === connection.source) {
       const fetched = new Set(connection.fetchedIds);
       for (const row of job.files.values()) if (row.state === 'verified' || row.state === 'zipped' || row.state === 'done') fetched.add(row.id);
       setConnection({ ...connection, fetchedIds: [...fetched] });
@@ -270,7 +279,7 @@ export function App({ client }: { client: AppClient }) {
             />
           )}
           {screen === 'progress' && job && (
-            <ProgressScreen job={job} onPause={() => void jobCommand('pauseJob')} onResume={() => void restart('resumeJob')} onCancel={() => void jobCommand('cancelJob')} onRetry={() => void restart('retryFailed')} onFinishWithout={() => void restart('retryFailed', jobId.current, true)} />
+            <ProgressScreen job={job} onPause={() => void jobCommand('pauseJob')} onResume={() => void restart('resumeJob')} onCancel={() => void jobCommand('cancelJob')} onRetry={() => void restart('retryFailed')} onFinishWithout={() => void restart('retryFailed', jobId.current, true)} onNew={newDownload} />
           )}
           {screen === 'done' && job && (
             <DoneScreen job={job.job} summary={job.summary} onOpenFolder={() => void run(client.openJobFolder({ jobId: job.job.id }))} onShow={(p) => void run(client.showOutput({ jobId: job.job.id, path: p }))} onNew={newDownload} />

@@ -77,11 +77,13 @@ export interface ProgressScreenProps {
   onRetry(): void;
   /** Retry, and finish with what arrived if those files still fail (the archive lists them as failed). */
   onFinishWithout(): void;
+  /** After a cancel: back to the results for a new download. */
+  onNew(): void;
 }
 
 const rowHeight = 40;
 
-export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFinishWithout }: ProgressScreenProps) {
+export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFinishWithout, onNew }: ProgressScreenProps) {
   const { t, locale } = useI18n();
   const [confirming, setConfirming] = useState(false);
   const { files, counts } = useMemo(() => groupByState(job.files.values()), [job.files]);
@@ -134,6 +136,11 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
           {status === 'failed' && failedCount === 0 && (
             <button type="button" className="btn btn-primary" onClick={onResume}>
               <Icon name="play" /> {t('resume')}
+            </button>
+          )}
+          {status === 'cancelled' && (
+            <button type="button" className="btn btn-primary" onClick={onNew}>
+              <Icon name="download" /> {t('newDownload')}
             </button>
           )}
           {(running || status === 'paused' || status === 'interrupted' || status === 'failed') && (

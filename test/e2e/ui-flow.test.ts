@@ -208,6 +208,10 @@ test('cancel stops the job and deletes what it downloaded', { skip }, async () =
   await page.getByText('Cancelled. The downloads were deleted.').waitFor();
   assert.ok(!existsSync(path.join(outDir, '.reelpack')), 'staging deleted');
   assert.deepEqual((await readdir(outDir)).filter((f) => f.endsWith('.zip')), []);
+  await page.keyboard.press('Escape'); // nothing to dismiss: harmless
+  await page.getByRole('button', { name: 'New download' }).click(); // the next step after a cancel
+  await page.getByRole('heading', { name: 'Results' }).waitFor();
+  await page.getByText('12 selected').waitFor(); // nothing was fetched: all still selected
   await page.close();
 });
 
