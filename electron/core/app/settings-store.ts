@@ -41,7 +41,7 @@ export class SettingsStore {
       recentServers: Array.isArray(raw.recentServers) ? raw.recentServers.filter((s) => typeof s?.url === 'string') : [],
       lastFolder: typeof raw.lastFolder === 'string' ? raw.lastFolder : null,
       locale: raw.locale === 'en' || raw.locale === 'zh-CN' ? raw.locale : null,
-      concurrency: typeof raw.concurrency === 'number' && raw.concurrency >= 1 && raw.concurrency <= 16 ? raw.concurrency : 4,
+      concurrency: typeof raw.concurrency === 'number' && raw.concurrency >= 1 && raw.concurrency <= 16 ? raw.concurrency : jobDefaults.concurrency,
       tokens: raw.tokens && typeof raw.tokens === 'object' ? raw.tokens : {},
     };
     return store;
