@@ -295,13 +295,25 @@ export function statusError(res: Pick<HttpResponse, 'statusCode' | 'headers' | '
  * With `isNotText`, the first chunk is shown to it first: if it says so, the body is
  * dropped and the result is null (a file served as text/plain is not read to the end).
  */
-export async function readText(res: HttpResponse, maxBytes: number): Promise<string>;
-export async function readText(res: HttpResponse, maxBytes: number, isNotText: (head: Buffer) => boolean): Promise<string | null>;
-export async function readText(res: HttpResponse, maxBytes: number, isNotText?: (head: Buffer) => boolean): Promise<string | null> {
+/**
+ * How long one listing response may take to arrive in full. The stall timeout catches a server
+ * that goes silent; this catches one that trickles (a byte a second would take years to reach
+ * the size cap).
+ */
+export const listingDeadlineMs = 5 * 60_000;
+
+export async function readText(res: HttpResponse, maxBytes: number, isNotText?: undefined, deadlineMs?: number): Promise<string>;
+export async function readText(res: HttpResponse, maxBytes: number, isNotText: (head: Buffer) => boolean, deadlineMs?: number): Promise<string | null>;
+export async function readText(res: HttpResponse, maxBytes: number, isNotText?: (head: Buffer) => boolean, deadlineMs = listingDeadlineMs): Promise<string | null> {
   const chunks: Buffer[] = [];
   let total = 0;
+  const deadline = Date.now() + deadlineMs;
   try {
     for await (const chunk of res.body) {
+      if (Date.now() > deadline) {
+        discard(res);
+        throw new ReelpackError('BAD_LISTING', `the listing took over ${Math.round(deadlineMs / 1000)} s to arrive (${total} bytes so far): the server sends it too slowly: ${res.url}`);
+      }
       if (total === 0 && isNotText?.(chunk as Buffer)) {
         discard(res);
         return null;
