@@ -79,6 +79,10 @@ export function httpError(error: unknown, url: string): ReelpackError {
   if (code && networkCodes.has(code)) {
     return connectError(code, url, error);
   }
+  // https to a port that speaks plain http: OpenSSL's "wrong version number", not a dump of it.
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long/i.test(err?.message ?? '')) {
+    return new ReelpackError('NETWORK', `the server does not speak https there (try http://): ${url}`, { cause: error });
+  }
   const mapped = toReelpackError(error);
   if (mapped.code === 'INTERNAL') return new ReelpackError('NETWORK', `${mapped.message}: ${url}`, { cause: error });
   return mapped;

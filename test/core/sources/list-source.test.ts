@@ -85,6 +85,15 @@ describe('results API', () => {
     }
   });
 
+  test('https:// to a server that speaks plain http says so, instead of an OpenSSL dump', async () => {
+    const demo = await startDemoServer({ count: 1, size: 10 });
+    try {
+      await rejectsWith(listSource(demo.url.replace('http:', 'https:'), opts), 'SOURCE_UNUSABLE', /the server does not speak https there \(try http:\/\/\)/);
+    } finally {
+      await demo.close();
+    }
+  });
+
   test('accepts the API endpoint itself as the source, with a token', async () => {
     const demo = await startDemoServer({ count: 3, size: 10, token: 's3cret' });
     try {
