@@ -60,6 +60,24 @@ export function ResultsScreen({ connection, selected, onlyNew, onOnlyNew, onSele
     for (const r of visible) on ? next.add(r.id) : next.delete(r.id);
     onSelect(next);
   };
+  // Keyboard: the list is one Tab stop (not one per row: 263 presses to reach Next). Arrow keys,
+  // Page Up/Down, Home and End move the current row; Space toggles it.
+  const [current, setCurrent] = useState(0);
+  const currentRow = Math.min(current, Math.max(0, visible.length - 1));
+  const onListKey = (e: React.KeyboardEvent<HTMLDivElement>) => {
+    if (visible.length === 0) return;
+    const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? rowHeight * 10) / rowHeight) - 1);
+    const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -visible.length, End: visible.length };
+    if (e.key in moves) {
+      e.preventDefault();
+      const next = Math.max(0, Math.min(visible.length - 1, currentRow + moves[e.key]!));
+      setCurrent(next);
+      virtualizer.scrollToIndex(next);
+    } else if (e.key === ' ' || e.key === 'Enter') {
+      e.preventDefault();
+      toggle(visible[currentRow]!.id);
+    }
+  };
   const toggle = (id: string) => {
     const next = new Set(selected);
     next.has(id) ? next.delete(id) : next.add(id);
@@ -107,16 +125,16 @@ export function ResultsScreen({ connection, selected, onlyNew, onOnlyNew, onSele
           <span className="td td-status" role="columnheader">{t('colStatus')}</span>
           <span className="td td-params" role="columnheader">{t('colParams')}</span>
         </div>
-        <div className="tbody" ref={scrollRef}>
+        <div className="tbody" ref={scrollRef} tabIndex={0} aria-label={t('resultsTitle')} aria-activedescendant={visible.length > 0 ? `row-${currentRow}` : undefined} onKeyDown={onListKey}>
           {visible.length === 0 && <p className="empty">{t('noMatches')}</p>}
           <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((v) => {
               const r = visible[v.index]!;
               const on = selected.has(r.id);
               return (
-                <div key={r.id} className={`tr ${on ? 'selected' : ''} ${v.index % 2 ? 'odd' : ''}`} role="row" aria-rowindex={v.index + 2} aria-selected={on} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: rowHeight, transform: `translateY(${v.start}px)` }} onClick={(e) => { if ((e.target as HTMLElement).tagName !== 'INPUT') toggle(r.id); }}>
+                <div key={r.id} id={`row-${v.index}`} className={`tr ${on ? 'selected' : ''} ${v.index % 2 ? 'odd' : ''} ${v.index === currentRow ? 'current' : ''}`} role="row" aria-rowindex={v.index + 2} aria-selected={on} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: rowHeight, transform: `translateY(${v.start}px)` }} onClick={(e) => { setCurrent(v.index); if ((e.target as HTMLElement).tagName !== 'INPUT') toggle(r.id); }}>
                   <span className="td td-check" role="cell">
-                    <input type="checkbox" aria-label={t('selectRow', { name: r.name })} checked={on} onChange={() => toggle(r.id)} />
+                    <input type="checkbox" tabIndex={-1} aria-label={t('selectRow', { name: r.name })} checked={on} onChange={() => toggle(r.id)} />
                   </span>
                   <span className="td td-name" role="cell" title={r.name}>
                     <Icon name="film" className="file-icon" />

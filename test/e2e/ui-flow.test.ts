@@ -92,6 +92,15 @@ test('connect, select all, choose folder, download and bundle, open folder', { s
   await page.getByRole('searchbox', { name: 'Search' }).fill('result_001');
   await page.getByText('Showing 9 of 36').waitFor();
   await page.getByRole('searchbox', { name: 'Search' }).fill('');
+  // Keyboard: the list is one Tab stop; arrows move, Space toggles, and Tab goes on to Next.
+  await page.getByLabel('Results', { exact: true }).focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Space');
+  await page.getByText('35 selected').waitFor();
+  await page.keyboard.press('Space');
+  await page.getByText('36 selected').waitFor();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Next: choose folder');
   await snap(page, 'results-en');
   const outDir = path.join(tmp, 'whole-flow');
   await chooseFolder(page, outDir);
