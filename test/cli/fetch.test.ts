@@ -305,7 +305,8 @@ test('--token goes only to the source\'s origin: not to files listed on another 
   try {
     await Promise.all([once(source, 'listening'), once(other, 'listening')]);
     await withTemp(async (dir) => {
-      const result = await runCli(['fetch', `${origin(source)}/list.txt`, '--out', join(dir, 'out'), '--mode', 'folder', '--token', 's3cret', '--json'], { REELPACK_HOME: join(dir, 'home') });
+      // Typed without http://, as users do: still the source's origin.
+      const result = await runCli(['fetch', `${origin(source).replace('http://', '')}/list.txt`, '--out', join(dir, 'out'), '--mode', 'folder', '--token', 's3cret', '--json'], { REELPACK_HOME: join(dir, 'home') });
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.summary?.files, 3);
     });

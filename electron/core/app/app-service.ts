@@ -154,6 +154,8 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
         retries: defaults.retries,
         depth: defaults.depth,
         allowPartial: entry.args.allowPartial ?? false,
+        // "Bundle without them" is one more try, then the archive: not ten minutes of waiting for a server that is gone.
+        serverDownPatienceMs: entry.args.allowPartial ? 0 : undefined,
         catalogDir,
         spawnZipWorker: platform.spawnZipWorker,
       }),
@@ -241,7 +243,8 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       // resolved against wherever the app happens to run.
       const source = isHttpSource(normalizeSource(url)) ? url.trim() : expandFolderPath(url);
       need(isHttpSource(normalizeSource(source)) || path.isAbsolute(source), 'enter a server address (such as 192.168.1.20:8765) or a full folder path');
-      const useToken = await tokenFor(source, token || undefined);
+      // Tokens are kept under the normalised source (as listed): "127.0.0.1:8765" finds one saved for http://127.0.0.1:8765/.
+      const useToken = await tokenFor(isHttpSource(normalizeSource(source)) ? normalizeSource(source) : source, token || undefined);
       const listing = await engine.listSource(source, { token: useToken, depth: defaults.depth });
       listings.set(listing.source, listing.items);
       if (useToken) tokens.set(listing.source, useToken);

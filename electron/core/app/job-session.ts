@@ -102,8 +102,10 @@ export class JobSession {
   private async run(controller: AbortController): Promise<void> {
     let summary: JobSummary | null = null;
     let error: unknown = null;
+    let allowPartial = false;
     try {
       const options = await this.options();
+      allowPartial = options.allowPartial;
       summary = await this.engine.runJob(options, (event) => this.apply(event), controller.signal);
     } catch (e) {
       error = e;
@@ -128,7 +130,7 @@ export class JobSession {
     }
     // Finished without the files that failed (allowPartial, "Bundle without them"): done, and
     // the record keeps how many were left out (failedCount) for the Done screen to say so.
-    const finishedWithout = summary !== null && !summary.ok && !summary.error && summary.outputs.length > 0 && (await this.options()).allowPartial;
+    const finishedWithout = summary !== null && !summary.ok && !summary.error && summary.outputs.length > 0 && allowPartial;
     if (summary && !summary.ok && !finishedWithout) {
       this.record.error = summary.error ?? null;
       return this.setStatus('failed');

@@ -362,6 +362,12 @@ class Connection {
       this.pool.forget(this);
       return;
     }
+    if (this.phase === 'head' && this.answerBytes === 0) {
+      // Accepted, then closed without a byte of answer: what a port proxy in front of a
+      // restarting server does. Counted as the server being down, like a refused connection.
+      this.fail(new ReelpackError('NETWORK', `the server closed the connection without answering: ${this.url}`, { serverUnreachable: true }));
+      return;
+    }
     const missing = this.remaining === null ? '' : ` (${this.remaining} bytes missing)`;
     this.fail(new ReelpackError('NETWORK', `connection closed early${missing}: ${this.url}`));
   }

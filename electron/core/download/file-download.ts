@@ -35,6 +35,8 @@ export interface DownloadContext {
   validator?: Validator | undefined;
   /** Called before any body byte is written, so a crash leaves the journal ahead of the file. */
   onValidator: (validator: Validator) => Promise<void>;
+  /** A kept prefix is being thrown away: the server sent the whole file (200) to a range request. */
+  onRestartFromZero?: (() => void) | undefined;
   onBytes: (bytes: number) => void;
   /** The file's full size, as the response states it (Content-Length or Content-Range). */
   onSize?: ((bytes: number) => void) | undefined;
@@ -177,7 +179,9 @@ async function receive(
     }
     // If-Range should have made a changed file come back whole (200); a server that ignores it
     // sends the new version's tail, which must not be spliced onto the old version's head.
-    if (ctx.validator && !sameValidator(ctx.validator, res.headers)) {
+    // (A 206 with no validator at all cannot be compared: If-Range is trusted then.)
+    const answered = res.headers.etag !== undefined || res.headers['last-modified'] !== undefined;
+    if (ctx.validator && answered && !sameValidator(ctx.validator, res.headers)) {
       res.body.stop();
       await file.truncate(0);
       throw new ReelpackError('BAD_RESPONSE', `the file changed on the server since its download began (the server ignored If-Range); restarting it: ${target.url}`);
@@ -218,6 +222,7 @@ async function receive(
   // leave the old bytes under the new validator, where a resume would splice onto them. Both
   // happen before the first block is written, while the body is already being read (nothing
   // may be awaited before the listeners below).
+  if (offset === 0 && requestedOffset > 0) ctx.onRestartFromZero?.();
   const emptied = offset === 0 && requestedOffset > 0 ? file.truncate(0) : Promise.resolve();
   const ready = emptied.then(() => ctx.onValidator(validator));
   const writer = new BufferedFileWriter(file, offset, { gate: ready, hashBlock: (block) => hash.update(block), syncBehind });

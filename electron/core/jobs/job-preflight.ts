@@ -49,7 +49,9 @@ export function checkJobOptions(options: Pick<JobOptions, 'volumeSize' | 'token'
     // The job's working folder is deleted when the job finishes: an archive there would go with it.
     const stateDir = join(resolve(options.outDir), stateFolderName);
     const archive = resolve(options.outDir, options.zipName);
-    if (archive === stateDir || archive.startsWith(stateDir + sep)) {
+    // Compared without case where the file system usually ignores it (".Reelpack" is the same folder there).
+    const fold = (p: string) => (process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p);
+    if (fold(archive) === fold(stateDir) || fold(archive).startsWith(fold(stateDir) + sep)) {
       throw new ReelpackError('USAGE', `--zip ${options.zipName}: the archive cannot go in ${stateDir}, the job's working folder (deleted when the job finishes)`);
     }
   }

@@ -142,7 +142,13 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) stop.abort();
-  const http = new HttpClient({ auth: bearerAuth(options.token, options.source), stallTimeoutMs: options.stallTimeoutMs, connections: Math.max(4, options.concurrency * Math.max(2, options.segments ?? jobDefaults.segments)) });
+  let tokenOrigin = options.source;
+  try {
+    tokenOrigin = normalizeSource(options.source); // "127.0.0.1:8765" is http://127.0.0.1:8765/
+  } catch {
+    // an unusable source fails with its USAGE error when it is listed
+  }
+  const http = new HttpClient({ auth: bearerAuth(options.token, tokenOrigin), stallTimeoutMs: options.stallTimeoutMs, connections: Math.max(4, options.concurrency * Math.max(2, options.segments ?? jobDefaults.segments)) });
   let release: (() => Promise<void>) | null = null;
   let rt: Runtime | null = null;
   try {
@@ -351,6 +357,15 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   };
 }
 
+/** Makes the bytes counted in advance for a file's kept part `bytes` (0 when the part was discarded). */
+function settlePrecounted(rt: Runtime, item: JobItem, bytes: number): void {
+  const before = rt.precounted.get(item.i) ?? 0;
+  if (before === bytes) return;
+  rt.tracker.addBytes(bytes - before, false);
+  if (bytes > 0) rt.precounted.set(item.i, bytes);
+  else rt.precounted.delete(item.i);
+}
+
 /** What an earlier run left of a file to resume from: ranges of a segmented plan, or a part kept under a validator. */
 async function keptPartBytes(rt: Runtime, item: JobItem): Promise<number> {
   const plan = rt.state.segments.get(item.i);
@@ -424,6 +439,8 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
     if (!item) break;
     const memo = rt.attempts.get(item.i) ?? { count: 0, attempts: 0, checksumRetried: false, carry: { hash: null, offset: -1 } };
     rt.attempts.set(item.i, memo);
+    // A kept part counted at the start may have shrunk since (an attempt that restarted it failed).
+    if (rt.precounted.has(item.i)) settlePrecounted(rt, item, await keptPartBytes(rt, item));
     const slot = { item, bytes: 0 };
     rt.active.set(item.i, slot);
     let attemptBytes = 0;
@@ -444,6 +461,8 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
           rt.state.validators.set(item.i, v);
           await rt.journal.append({ t: 'validator', i: item.i, ...v });
         },
+        // The kept part was thrown away (a 200 to the range request): its bytes are not done any more.
+        onRestartFromZero: () => settlePrecounted(rt, item, 0),
       };
       const segments = rt.options.segments ?? jobDefaults.segments;
       const result = local
@@ -480,6 +499,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         rt.state.segments.delete(item.i);
         rt.state.validators.delete(item.i);
         await truncate(stagedPath(rt.stateDir, item) + '.part', 0).catch(() => {});
+        settlePrecounted(rt, item, 0);
         await rt.journal.append({ t: 'segments', i: item.i, plan: null });
         rt.emit({ type: 'warning', message: `${item.safePath}: ${error.message}; downloading in one stream` });
         queue.retryLater(item, 1);
@@ -502,7 +522,8 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       // it, with the usual backoff up to 30 s, before such failures count against --retries.
       const serverDown = error.serverUnreachable || (error.code === 'HTTP_STATUS' && error.retryAfterMs === undefined && [502, 503, 504].includes(error.statusCode ?? 0));
       if (serverDown) memo.downSince ??= Date.now();
-      const waitingForServer = serverDown && Date.now() - memo.downSince! < (rt.options.serverDownPatienceMs ?? serverDownPatienceMs);
+      // --retries 0 asks for no second try at all, down or not.
+      const waitingForServer = serverDown && rt.options.retries > 0 && Date.now() - memo.downSince! < (rt.options.serverDownPatienceMs ?? serverDownPatienceMs);
       let delay: number;
       if (waitingForServer) {
         memo.count = Math.min(memo.count, 1); // the wait does not use up the retries
@@ -532,6 +553,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         queue.retryLater(item, delay);
       } else {
         learnSize(rt, item, 0); // nothing more is coming for it
+        settlePrecounted(rt, item, 0); // its kept bytes are not part of what arrived
         const reason = error.retryAfterMs !== undefined && error.retryAfterMs > retryAfterCapMs
           ? `${error.message}; the server asks to wait ${Math.ceil(error.retryAfterMs / 60_000)} min, longer than the ${retryAfterCapMs / 60_000} min Reelpack waits: run the job again later`
           : error.message;

@@ -63,10 +63,11 @@ export function safeRelativePath(name: string, fallback = 'file'): string {
 
 /**
  * Case- and normalization-insensitive key: two paths with the same key collide on some OS.
- * Upper then lower case, so that "ς" and "σ" (one capital, Σ) collide as they do on NTFS.
+ * Final sigma folds to sigma ("ας" and "ασ" share the capital ΑΣ on NTFS); no full case
+ * folding, which would also make "Straße" and "Strasse" collide, and they do not.
  */
 export function collisionKey(path: string): string {
-  return path.normalize('NFC').toUpperCase().toLowerCase();
+  return path.normalize('NFC').toLowerCase().replace(/ς/g, 'σ');
 }
 
 /** `clip (2).mp4` for (`clip.mp4`, 2): the one way a taken name gets its number. */

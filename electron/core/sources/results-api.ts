@@ -103,7 +103,7 @@ export async function listResultsApi(
   const items: ResultItem[] = [];
   const skipped: SkippedItem[] = [];
   const warnings: string[] = [];
-  /** id → url of every result kept: a result seen again on a later page has both the same. */
+  /** id → URL path of every result kept: a result seen again on a later page has both the same. */
   const seen = new Map<string, string>();
   let seenRaw = 0;
   let total: number | undefined;
@@ -116,13 +116,16 @@ export async function listResultsApi(
         skipped.push(item);
         continue;
       }
-      // A result inserted while we page can shift another onto the next page twice: same id, same url.
-      const urlOfId = seen.get(item.id);
-      if (urlOfId === item.url) continue;
-      // The same id on another file (a task with several outputs): a file of its own, never dropped.
-      if (urlOfId !== undefined) item.id = `${item.id}|${item.url}`;
+      // A result inserted while we page can shift another onto the next page twice: same id, same
+      // file. The URL's path says which file: its query may be a signature that changes per listing.
+      const path = new URL(item.url).pathname;
+      const pathOfId = seen.get(item.id);
+      if (pathOfId === path) continue;
+      // The same id on another file (a task with several outputs): a file of its own, never
+      // dropped, under an id that stays the same from one listing to the next.
+      if (pathOfId !== undefined) item.id = `${item.id}|${path}`;
       if (seen.has(item.id)) continue;
-      seen.set(item.id, item.url);
+      seen.set(item.id, path);
       items.push(item);
       const listedSha = (raw as { sha256?: unknown }).sha256;
       if (item.sha256 === undefined && listedSha !== undefined && listedSha !== null && listedSha !== '') {

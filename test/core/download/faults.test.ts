@@ -216,6 +216,9 @@ test('a server that is down (connection refused) is waited for, not failed after
     const gaveUp = await runJob(jobOptions(list, join(dir.path, 'out0'), { retries: 1, serverDownPatienceMs: 0 }), () => {});
     assert.equal(gaveUp.ok, false);
     assert.match(gaveUp.failed[0]!.reason, /cannot reach the server \(ECONNREFUSED\)/);
+    // --retries 0 asks for no second try: no waiting either.
+    const noRetry = await runJob(jobOptions(list, join(dir.path, 'out00'), { retries: 0, serverDownPatienceMs: 60_000 }), () => {});
+    assert.equal(noRetry.ok, false);
     // Down for ~2.5 s (more than --retries 1 lasts), then back: the file arrives.
     setTimeout(() => {
       server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length }).end(body));
@@ -228,6 +231,31 @@ test('a server that is down (connection refused) is waited for, not failed after
     assert.ok(events.filter((e) => e.type === 'file' && e.state === 'retrying').length >= 2, 'it retried while the server was down');
   } finally {
     server?.close();
+    await dir.remove();
+  }
+});
+
+test('a resumed job whose server then sends the whole file again never shows more than the total', async () => {
+  let ignoreRange = false;
+  const demo = await startDemoServer({ count: 1, size: 4 * 1024 * 1024, rateBytesPerSec: 2 * 1024 * 1024, faults: () => (ignoreRange ? { kind: 'ignore-range' } : undefined) });
+  const dir = await tempDir();
+  const out = join(dir.path, 'out');
+  try {
+    const first = new AbortController();
+    await runJob(jobOptions(demo.url, out), (e) => {
+      if (e.type === 'progress' && e.bytesDone > 1.5 * 1024 * 1024) first.abort(); // paused with a kept part
+    }, first.signal);
+    ignoreRange = true;
+    const shown: Array<{ done: number; total: number }> = [];
+    const summary = await runJob(jobOptions(demo.url, out), (e) => {
+      if (e.type === 'progress') shown.push({ done: e.bytesDone, total: e.bytesTotal });
+    });
+    assert.equal(summary.ok, true, JSON.stringify(summary));
+    for (const s of shown) assert.ok(s.done <= s.total, `showed ${s.done} of ${s.total}`);
+    assert.equal(shown.at(-1)!.done, 4 * 1024 * 1024);
+    assert.ok((await readFile(join(out, 'result_0001.mp4'))).equals(demo.files[0]!.data));
+  } finally {
+    await demo.close();
     await dir.remove();
   }
 });

@@ -51,6 +51,9 @@ test('duplicates, case twins and NFD twins get distinct names', () => {
   // One capital for two small sigmas: NTFS treats these as the same name.
   assert.equal(alloc.allocate('\u03b1\u03c2.mp4'), '\u03b1\u03c2.mp4');
   assert.equal(alloc.allocate('\u03b1\u03c3.mp4'), '\u03b1\u03c3 (2).mp4');
+  // …but no full case folding: ß is not ss on any file system.
+  assert.equal(alloc.allocate('Stra\u00dfe.mp4'), 'Stra\u00dfe.mp4');
+  assert.equal(alloc.allocate('Strasse.mp4'), 'Strasse.mp4');
 });
 
 test('a file and a folder never share a name', () => {

@@ -55,6 +55,7 @@ describe('results API', () => {
       { id: 'task-1', name: 'b.mp4', url: '/f/b.mp4', size: 1 },
       { id: 'task-1', name: 'c.mp4', url: '/f/c.mp4', size: 1 },
       { id: 'task-1', name: 'a.mp4', url: '/f/a.mp4', size: 1 }, // the same result again (pages shifted)
+      { id: 'task-1', name: 'a.mp4', url: '/f/a.mp4?sig=2', size: 1 }, // again, with a fresh signature
     ];
     const { url, server } = await fixedServer({ '/api/results': { type: 'application/json', body: JSON.stringify({ items, page: 1, page_size: 100, total: 10 }) } });
     try {
@@ -62,7 +63,8 @@ describe('results API', () => {
       assert.deepEqual(listing.items.map((i) => i.name), ['a.mp4', 'b.mp4', 'c.mp4']);
       assert.equal(new Set(listing.items.map((i) => i.id)).size, 3, 'distinct ids');
       assert.equal(listing.items[0]!.id, 'task-1', 'the first keeps its id (the catalog knows it by that)');
-      assert.deepEqual(listing.skipped, [{ name: '6 of 10 results', reason: 'the server reports 10 results but its pages listed 4' }]);
+      assert.equal(listing.items[1]!.id, 'task-1|/f/b.mp4', 'the others by id and path: the same on every listing, signed or not');
+      assert.deepEqual(listing.skipped, [{ name: '5 of 10 results', reason: 'the server reports 10 results but its pages listed 5' }]);
     } finally {
       server.close();
     }
