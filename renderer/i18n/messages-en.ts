@@ -72,6 +72,7 @@ export const messagesEn = {
   'folderProblem_name-too-long': 'A folder name in that path is too long (over 255 bytes).',
   folderHasJob: 'This folder holds an unfinished job from {source}; starting continues it.',
   folderHasOtherJob: 'This folder holds an unfinished job from another source, {source}. Choose another folder, or resume that job from Jobs.',
+  bundleNameNoPath: 'A name, not a path: leave out / and \\ (the archive goes into the folder above).',
   volumeCustomInvalid: 'Enter a volume size in GB, such as 2 or 0.5.',
   bundleName: 'Bundle name',
   bundleNamePlaceholder: 'Automatic ({example})',
@@ -109,7 +110,7 @@ export const messagesEn = {
   retryFailed: 'Retry failed',
   bundleWithout: 'Bundle without them',
   finishWithout: 'Finish without them',
-  finishWithoutHint: 'Tries the failed files once more; if they still fail, finishes with what arrived and lists them as failed in the manifest.',
+  finishWithoutHint: 'Tries the failed files once more; if they still fail, finishes with what arrived (an archive lists them as failed in its manifest).',
   confirmCancel: 'Stop and delete what was downloaded for this job?',
   discardDownloads: 'Discard downloads',
   keepGoing: 'Keep going',
@@ -146,6 +147,7 @@ export const messagesEn = {
   doneTitle: 'Bundle complete',
   doneLead: '{files} files · {size} — every file verified.',
   doneLeadWithout: '{files} files · {size} — every file verified; {failed} could not be fetched and are listed as failed in the manifest.',
+  doneLeadWithoutFolder: '{files} files · {size} — every file verified; {failed} could not be fetched.',
   doneLeadWithoutOne: '{files} files · {size} — every file verified; 1 could not be fetched and is listed as failed in the manifest.',
   archives: 'Archives',
   sha256: 'SHA-256',
@@ -169,7 +171,7 @@ export const messagesEn = {
   errorDetails: 'Details',
   // What the user can do about a job-level error, by its code (error-hint.ts). The engine's own
   // message follows as the detail; a code without a hint shows that message alone.
-  errorHint_DISK_FULL: 'The disk is full. Free some space, then resume: nothing downloaded so far is lost.',
+  errorHint_DISK_FULL: 'The disk is full. Free some space, then resume: what was saved so far is kept.',
   errorHint_ZIP_FAILED: 'Writing the archive failed. The downloads are kept; resume rebuilds the unfinished archive.',
   errorHint_VERIFY_FAILED: 'An archive did not read back correctly and was not kept. Resume writes it again from the kept downloads.',
   errorHint_INTERNAL: 'Reelpack stopped on an unexpected error. Resume continues where it stopped; if it happens again, please report the details.',

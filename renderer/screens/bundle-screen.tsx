@@ -81,7 +81,9 @@ export function BundleScreen(props: BundleScreenProps) {
   // An unfinished job of another source: the engine refuses to start there (and must never discard it).
   const otherJob = check?.interruptedJob && check.interruptedJob.source !== props.source ? check.interruptedJob : null;
   const badVolume = choices.mode !== 'folder' && choices.volume === 'custom' && volumeBytes(choices) === undefined;
-  const ready = fresh && check !== null && check.path !== '' && problem === null && otherJob === null && enough && props.count > 0 && !badVolume;
+  // The bundle name is a file name in the folder (the app refuses a path the same way).
+  const badName = choices.mode !== 'folder' && /[\\/]/.test(choices.name);
+  const ready = fresh && check !== null && check.path !== '' && problem === null && otherJob === null && enough && props.count > 0 && !badVolume && !badName;
   // As the engine names it (defaultArchiveBase): host without port, date and time.
   const now = new Date();
   const pad = (n: number) => String(n).padStart(2, '0');
@@ -125,7 +127,7 @@ export function BundleScreen(props: BundleScreenProps) {
           {check && problem && choices.folder !== '' && (
             <span className="status-line danger"><Icon name="alert" size={16} /> {t(`folderProblem_${problem}` as MessageKey)}</span>
           )}
-          {check && !problem && (
+          {check && !problem && !otherJob && (
             <div className="space">
               <span className={`status-line ${enough ? 'success' : 'danger'}`}>
                 <Icon name={enough ? 'checkCircle' : 'alert'} size={16} />{' '}
@@ -142,14 +144,15 @@ export function BundleScreen(props: BundleScreenProps) {
               )}
               {!enough && choices.mode === 'zip' && volume === undefined && <span className="muted small">{t('spaceZipStaging')}</span>}
               {!enough && choices.mode === 'both' && <span className="muted small">{t('spaceBoth')}</span>}
-              {check.interruptedJob && !otherJob && <span className="status-line warn"><Icon name="history" size={16} /> {t('folderHasJob', { source: check.interruptedJob.source })}</span>}
-              {otherJob && <span className="status-line danger"><Icon name="alert" size={16} /> {t('folderHasOtherJob', { source: otherJob.source })}</span>}
+              {check.interruptedJob && <span className="status-line warn"><Icon name="history" size={16} /> {t('folderHasJob', { source: check.interruptedJob.source })}</span>}
             </div>
           )}
+          {check && !problem && otherJob && <span className="status-line danger"><Icon name="alert" size={16} /> {t('folderHasOtherJob', { source: otherJob.source })}</span>}
         </div>
         <label className="field">
           <span className="field-label">{t('bundleName')}</span>
-          <input type="text" value={choices.name} onChange={(e) => set({ name: e.target.value })} placeholder={t('bundleNamePlaceholder', { example })} spellCheck={false} disabled={choices.mode === 'folder'} />
+          <input type="text" value={choices.name} onChange={(e) => set({ name: e.target.value })} placeholder={t('bundleNamePlaceholder', { example })} spellCheck={false} disabled={choices.mode === 'folder'} aria-invalid={badName} />
+          {badName && <span className="status-line danger small"><Icon name="alert" size={14} /> {t('bundleNameNoPath')}</span>}
         </label>
         <fieldset className="field">
           <legend className="field-label">{t('mode')}</legend>

@@ -41,7 +41,7 @@ export function DoneScreen({ job, summary, onOpenFolder, onShow, onNew }: DoneSc
         <div className="hero-icon"><Icon name="checkCircle" size={44} /></div>
         <div>
           <h1>{t('doneTitle')}</h1>
-          <p className="lead">{job.failedCount > 0 ? t(job.failedCount === 1 ? 'doneLeadWithoutOne' : 'doneLeadWithout', { files, size: formatBytes(bytes), failed: job.failedCount }) : t('doneLead', { files, size: formatBytes(bytes) })}</p>
+          <p className="lead">{job.failedCount > 0 ? t(job.mode === 'folder' ? 'doneLeadWithoutFolder' : job.failedCount === 1 ? 'doneLeadWithoutOne' : 'doneLeadWithout', { files, size: formatBytes(bytes), failed: job.failedCount }) : t('doneLead', { files, size: formatBytes(bytes) })}</p>
           <p className="muted path-line"><Icon name="folder" size={16} /> {job.outDir}</p>
         </div>
       </div>

@@ -104,6 +104,9 @@ test('connect, select all, choose folder, download and bundle, open folder', { s
   await snap(page, 'results-en');
   const outDir = path.join(tmp, 'whole-flow');
   await chooseFolder(page, outDir);
+  await page.getByLabel('Bundle name').fill('sub/batch.zip'); // a path is refused on the spot
+  await page.getByText('A name, not a path: leave out / and \\ (the archive goes into the folder above).').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Download and bundle' }).isDisabled(), true);
   await page.getByLabel('Bundle name').fill('batch.zip');
   await snap(page, 'bundle-en');
   await page.getByRole('button', { name: 'Download and bundle' }).click();
@@ -236,7 +239,7 @@ test('a disk that fills up mid-job stops it with what to do, and Resume finishes
       await page.getByRole('button', { name: 'Download and bundle' }).click();
       await waitForPercentAbove(page, 5);
       await fillDisk(filler);
-      await page.getByText('The disk is full. Free some space, then resume: nothing downloaded so far is lost.').waitFor({ timeout: 30_000 });
+      await page.getByText('The disk is full. Free some space, then resume: what was saved so far is kept.').waitFor({ timeout: 30_000 });
       await page.getByText(/^Details: .*DISK_FULL$/).waitFor(); // the engine's own message follows
       assert.equal(await page.getByRole('button', { name: 'Retry failed' }).count(), 0, 'no file failed: the job resumes');
       await page.getByRole('button', { name: 'Resume' }).waitFor();

@@ -309,7 +309,8 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       // made safe like every other name, and refused if it tries to be a path.
       const typedName = args.zipName?.trim() || undefined;
       need(typedName === undefined || !/[\\/]/.test(typedName), 'the bundle name is a file name: it cannot contain / or \\');
-      const zipName = typedName === undefined ? undefined : safeRelativePath(typedName, 'bundle');
+      // ':' first: safeRelativePath drops a leading "a:" as a drive letter, which a name is not.
+      const zipName = typedName === undefined ? undefined : safeRelativePath(typedName.replace(/:/g, '_'), 'bundle');
       const listed = listings.get(args.source);
       const wanted = args.selectIds ? new Set(args.selectIds) : null;
       const queued = listed?.filter((i) => !wanted || wanted.has(i.id));
