@@ -120,6 +120,8 @@ export interface FileRow {
   bytesDone: number;
   attempt: number | null;
   retryInMs: number | null;
+  /** Retrying because the server cannot be reached (it is waited for, for minutes). */
+  waitingForServer?: boolean | undefined;
   reason: string | null;
 }
 

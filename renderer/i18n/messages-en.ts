@@ -125,6 +125,8 @@ export const messagesEn = {
   state_queued: 'queued',
   state_downloading: 'downloading {percent}%',
   state_retrying: 'retrying in {seconds}s (attempt {attempt})',
+  state_waitingServer: 'waiting for the server ({seconds}s)',
+  serverDownNote: 'The server is not answering. Reelpack keeps trying each file for up to 10 minutes, and goes on by itself when it is back.',
   state_verified: 'verified',
   state_zipped: 'zipped',
   state_done: 'done',

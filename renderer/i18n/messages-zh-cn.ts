@@ -120,6 +120,8 @@ export const messagesZhCn: Record<MessageKey, string> = {
   state_queued: '排队中',
   state_downloading: '下载中 {percent}%',
   state_retrying: '{seconds} 秒后重试（第 {attempt} 次）',
+  state_waitingServer: '等待服务器（{seconds} 秒）',
+  serverDownNote: '服务器没有响应。Reelpack 会对每个文件持续尝试最多 10 分钟，服务器恢复后自动继续。',
   state_verified: '已校验',
   state_zipped: '已打包',
   state_done: '完成',

@@ -46,6 +46,7 @@ export function fileStateLabel(t: Translate, f: FileRow): string {
     case 'downloading':
       return t('state_downloading', { percent: f.size ? Math.floor((100 * f.bytesDone) / f.size) : 0 });
     case 'retrying':
+      if (f.waitingForServer) return t('state_waitingServer', { seconds: Math.ceil((f.retryInMs ?? 0) / 1000) });
       return t('state_retrying', { seconds: Math.ceil((f.retryInMs ?? 0) / 1000), attempt: f.attempt ?? 1 });
     case 'failed':
       return t('state_failed', { reason: f.reason ?? '?' });
@@ -97,6 +98,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
   const fraction = byBytes ? progress.bytesDone / progress.bytesTotal : progress.filesTotal > 0 ? progress.filesDone / progress.filesTotal : 0;
   const running = status === 'running';
   const failedCount = counts.failed ?? record.failedCount;
+  const waitingForServer = useMemo(() => files.some((f) => f.state === 'retrying' && f.waitingForServer), [files]);
   const tone = status === 'failed' ? 'danger' : status === 'paused' || status === 'interrupted' ? 'muted' : 'accent';
   const statusTone: Tone = status === 'failed' ? 'danger' : status === 'done' ? 'success' : status === 'running' ? 'progress' : 'warn';
 
@@ -181,6 +183,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
           <Stat icon="clock" label={t('eta')} value={running ? formatDuration(progress.etaSeconds, locale) : t('unknownEta')} />
           <Stat icon="film" label={t('files')} value={t('bytesOf', { done: progress.filesDone, total: progress.filesTotal })} />
         </div>
+        {running && waitingForServer && <p className="note warn"><Icon name="alert" size={14} /> {t('serverDownNote')}</p>}
         {status === 'paused' && <p className="note"><Icon name="pause" size={14} /> {t('pausedNote')}</p>}
         {status === 'cancelled' && <p className="note"><Icon name="x" size={14} /> {t('cancelledNote')}</p>}
         {status === 'failed' && failedCount > 0 && <p className="note danger"><Icon name="alert" size={14} /> {t(failedCount === 1 ? 'failedSummaryOne' : 'failedSummary', { count: failedCount })}</p>}

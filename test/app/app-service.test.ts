@@ -3,6 +3,8 @@
 // jobs offered after a restart, and the limits on what it opens.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -324,4 +326,30 @@ test('a resumed job starts from the bytes it kept, not from the files it finishe
   } finally {
     await big.close();
   }
+});
+
+test('a file whose server cannot be reached is shown waiting for the server, not burning attempts', async () => {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const list = path.join(tmp, 'down-list.txt');
+  await writeFile(list, `http://127.0.0.1:${port}/clip.mp4\n`);
+  const app = await service(path.join(tmp, 'down'));
+  const c = await app.connect({ url: list });
+  const waiting = new Promise<Events['job']['files'][number]>((resolve) => {
+    const off = app.subscribe((name, payload) => {
+      const row = (payload as Events['job']).files?.find((f) => f.state === 'retrying');
+      if (name === 'job' && row) {
+        off();
+        resolve(row);
+      }
+    });
+  });
+  const snap = await app.startJob({ source: c.source, outDir: path.join(tmp, 'down-out'), mode: 'folder', onlyNew: false });
+  const row = await waiting;
+  assert.equal(row.waitingForServer, true, JSON.stringify(row));
+  assert.match(row.reason ?? '', /cannot reach the server \(ECONNREFUSED\)/);
+  assert.equal((await app.cancelJob({ jobId: snap.job.id })).status, 'cancelled');
+  await app.close();
 });

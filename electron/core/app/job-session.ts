@@ -141,7 +141,7 @@ export class JobSession {
   private requeue(states: ReadonlyArray<FileRow['state']>): void {
     for (const row of this.files.values()) {
       if (states.includes(row.state)) {
-        this.files.set(row.id, { ...row, state: 'queued', reason: null, attempt: null, retryInMs: null });
+        this.files.set(row.id, { ...row, state: 'queued', reason: null, attempt: null, retryInMs: null, waitingForServer: undefined });
         this.changed.add(row.id);
       }
     }
@@ -200,6 +200,7 @@ export class JobSession {
           bytesDone: done,
           attempt: event.attempt ?? (event.state === 'retrying' ? prev?.attempt ?? null : null),
           retryInMs: event.retryInMs ?? null,
+          waitingForServer: event.waitingForServer,
           reason: event.reason ?? null,
         });
         this.changed.add(event.id);

@@ -52,6 +52,8 @@ export type JobEvent =
       bytesDone?: number | undefined;
       attempt?: number | undefined;
       retryInMs?: number | undefined;
+      /** Retrying because the server cannot be reached: it is waited for (serverDownPatienceMs), not counted. */
+      waitingForServer?: boolean | undefined;
       reason?: string | undefined;
     }
   | {

@@ -549,7 +549,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         delay = retryDelay({ attempt: memo.count, maxRetries: rt.options.retries, code: error.code, statusCode: error.statusCode, retryAfterMs: error.retryAfterMs });
       }
       if (delay > 0 && memo.attempts < maxAttemptsPerFile) {
-        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'retrying', size: knownSize(rt, item), attempt: memo.attempts + 1, retryInMs: delay, reason: error.message });
+        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'retrying', size: knownSize(rt, item), attempt: memo.attempts + 1, retryInMs: delay, waitingForServer: waitingForServer || undefined, reason: error.message });
         queue.retryLater(item, delay);
       } else {
         learnSize(rt, item, 0); // nothing more is coming for it
