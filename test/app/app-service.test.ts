@@ -3,8 +3,6 @@
 // jobs offered after a restart, and the limits on what it opens.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,6 +10,7 @@ import { createAppService } from '../../electron/core/app/app-service.ts';
 import type { AppService, AppServiceOptions } from '../../electron/core/app/app-service.ts';
 import { dispatchCommand } from '../../electron/core/contract.ts';
 import type { Events, FolderPlan, JobStatus } from '../../electron/core/contract.ts';
+import { freePort } from '../helpers/servers.ts';
 import { startDemoServer } from '../servers/demo-server.ts';
 import type { DemoServer } from '../servers/demo-server.ts';
 
@@ -329,10 +328,7 @@ test('a resumed job starts from the bytes it kept, not from the files it finishe
 });
 
 test('a file whose server cannot be reached is shown waiting for the server, not burning attempts', async () => {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await freePort(); // nothing listens there: connections are refused
   const list = path.join(tmp, 'down-list.txt');
   await writeFile(list, `http://127.0.0.1:${port}/clip.mp4\n`);
   const app = await service(path.join(tmp, 'down'));

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { runJob } from '../../../electron/core/jobs/job-runner.ts';
 import { downloadAttempt } from '../../../electron/core/download/file-download.ts';
@@ -14,7 +13,7 @@ import type { JobOptions } from '../../../electron/core/jobs/job-runner.ts';
 import type { JobEvent } from '../../../electron/core/jobs/job-events.ts';
 import { sampleVideo, startDemoServer } from '../../servers/demo-server.ts';
 import type { DemoServer, DemoServerOptions, Fault } from '../../servers/demo-server.ts';
-import { tempDir } from '../../helpers/servers.ts';
+import { freePort, tempDir } from '../../helpers/servers.ts';
 
 function jobOptions(source: string, outDir: string, extra: Partial<JobOptions> = {}): JobOptions {
   return {
@@ -202,10 +201,7 @@ test('a 200 answer to a Range request empties the part before its new validator 
 });
 
 test('a server that is down (connection refused) is waited for, not failed after a few retries; the wait is bounded', async () => {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await freePort(); // nothing listens there: connections are refused
   const body = sampleVideo(7, 200_000);
   const dir = await tempDir();
   const list = join(dir.path, 'list.txt');
