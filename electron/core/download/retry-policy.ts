@@ -30,6 +30,30 @@ const retryableCodes = new Set<ErrorCode>(['NETWORK', 'STALLED', 'BAD_RESPONSE',
 // CHECKSUM_MISMATCH is not here: the job runner re-downloads such a file exactly once.
 // Statuses worth another try; everything else (401, 403, 404, 410, other 4xx) is permanent.
 const retryableStatuses = new Set([408, 425, 429, 500, 502, 503, 504]);
+// What a proxy answers for a server behind it that is down or restarting.
+const serverDownStatuses = new Set([502, 503, 504]);
+
+/**
+ * Whether a failure means the server cannot be reached at all (refused, unreachable, closed
+ * without answering, or a proxy's 502/503/504 without Retry-After): such a server is waited for,
+ * with serverDownDelay, for serverDownPatienceMs before its failures count against --retries.
+ */
+export function isServerDown(input: Pick<RetryInput, 'code' | 'statusCode' | 'retryAfterMs'> & { serverUnreachable?: boolean }): boolean {
+  if (input.serverUnreachable) return true;
+  return input.code === 'HTTP_STATUS' && input.retryAfterMs === undefined && serverDownStatuses.has(input.statusCode ?? 0);
+}
+
+/** The delay before the next try at a server that is down: the same backoff, capped at retryCapMs. */
+export function serverDownDelay(attempt: number, random = Math.random()): number {
+  return backoffMs(attempt, random);
+}
+
+// Exponential backoff with "equal jitter": half fixed, half random, so retries of many files
+// spread out yet never come back immediately.
+function backoffMs(attempt: number, random: number): number {
+  const exp = Math.min(retryCapMs, retryBaseMs * 2 ** (attempt - 1));
+  return Math.max(1, Math.round(exp / 2 + (exp / 2) * random));
+}
 
 /** Milliseconds to wait before the next attempt; 0 means do not retry. */
 export function retryDelay(input: RetryInput): number {
@@ -42,11 +66,7 @@ export function retryDelay(input: RetryInput): number {
     if (input.retryAfterMs > retryAfterCapMs) return 0;
     return Math.max(1, input.retryAfterMs);
   }
-  // Exponential backoff with "equal jitter": half fixed, half random, so retries of
-  // many files spread out yet never come back immediately.
-  const exp = Math.min(retryCapMs, retryBaseMs * 2 ** (input.attempt - 1));
-  const random = input.random ?? Math.random();
-  return Math.max(1, Math.round(exp / 2 + (exp / 2) * random));
+  return backoffMs(input.attempt, input.random ?? Math.random());
 }
 
 /** Parses Retry-After (delta-seconds or HTTP-date) into milliseconds; undefined if absent or unreadable. */

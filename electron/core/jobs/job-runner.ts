@@ -12,7 +12,7 @@ import { downloadAttempt, SizeChangedError } from '../download/file-download.ts'
 import type { HashCarry, Validator } from '../download/file-download.ts';
 import { readLocalFile } from '../download/local-file.ts';
 import { RateLimiter } from '../download/rate-limiter.ts';
-import { retryAfterCapMs, retryDelay, serverDownPatienceMs } from '../download/retry-policy.ts';
+import { isServerDown, retryAfterCapMs, retryDelay, serverDownDelay, serverDownPatienceMs } from '../download/retry-policy.ts';
 import { downloadSegmented, segmentThresholdBytes, SegmentsUnsupportedError } from '../download/segmented-download.ts';
 import { UniquePathAllocator } from '../names/safe-path.ts';
 import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
@@ -518,16 +518,16 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       memo.attempts++;
       memo.count = attemptBytes >= progressResetBytes ? 1 : memo.count + 1;
       if (attemptBytes > 0) memo.downSince = undefined; // it answered: not down
-      // The server cannot be reached at all (down or restarting; or a proxy says so): wait for
-      // it, with the usual backoff up to 30 s, before such failures count against --retries.
-      const serverDown = error.serverUnreachable || (error.code === 'HTTP_STATUS' && error.retryAfterMs === undefined && [502, 503, 504].includes(error.statusCode ?? 0));
+      // The server cannot be reached at all (see isServerDown): it is waited for before such
+      // failures count against --retries.
+      const serverDown = isServerDown(error);
       if (serverDown) memo.downSince ??= Date.now();
       // --retries 0 asks for no second try at all, down or not.
       const waitingForServer = serverDown && rt.options.retries > 0 && Date.now() - memo.downSince! < (rt.options.serverDownPatienceMs ?? serverDownPatienceMs);
       let delay: number;
       if (waitingForServer) {
         memo.count = Math.min(memo.count, 1); // the wait does not use up the retries
-        delay = retryDelay({ attempt: Math.min(memo.attempts, 7), maxRetries: 7, code: 'NETWORK' });
+        delay = serverDownDelay(memo.attempts);
       } else if (error instanceof SizeChangedError || error.code === 'STILL_WRITING') {
         const observed = error instanceof SizeChangedError ? error.observedSize : undefined;
         // A file still being written grows; one that shrank below the listing is truncated or lying.

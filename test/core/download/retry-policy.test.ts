@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRetryAfter, retryCapMs, retryDelay } from '../../../electron/core/download/retry-policy.ts';
+import { isServerDown, parseRetryAfter, retryBaseMs, retryCapMs, retryDelay, serverDownDelay } from '../../../electron/core/download/retry-policy.ts';
 
 test('backs off exponentially with jitter, capped', () => {
   const low = [1, 2, 3, 4].map((attempt) => retryDelay({ attempt, maxRetries: 10, code: 'NETWORK', random: 0 }));
@@ -34,4 +34,14 @@ test('parses Retry-After as seconds or an HTTP date', () => {
   assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', now), 10_000);
   assert.equal(parseRetryAfter('soon'), undefined);
   assert.equal(parseRetryAfter(undefined), undefined);
+});
+
+test('a server that cannot be reached is told apart from a file that failed, and waited for with the same capped backoff', () => {
+  assert.equal(isServerDown({ code: 'NETWORK', serverUnreachable: true }), true);
+  assert.equal(isServerDown({ code: 'NETWORK' }), false, 'a reset mid-body is the file\'s failure');
+  assert.equal(isServerDown({ code: 'HTTP_STATUS', statusCode: 503 }), true, 'a proxy in front of a restarting server');
+  assert.equal(isServerDown({ code: 'HTTP_STATUS', statusCode: 503, retryAfterMs: 5000 }), false, 'Retry-After is obeyed instead');
+  assert.equal(isServerDown({ code: 'HTTP_STATUS', statusCode: 500 }), false);
+  assert.equal(serverDownDelay(1, 0), retryBaseMs / 2);
+  assert.equal(serverDownDelay(40, 1), retryCapMs);
 });
