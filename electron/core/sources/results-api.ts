@@ -140,8 +140,7 @@ export async function listResultsApi(
     if (data.items.length === 0 || total === undefined || seenRaw >= total) break;
   }
   if (total !== undefined && seenRaw < total) {
-    // Shown with the skipped results: the user should know the server's count and ours differ.
-    skipped.push({ name: `${total - seenRaw} of ${total} results`, reason: `the server reports ${total} results but its pages listed ${seenRaw}` });
+    warnings.push(`the server reports ${total} results but its pages listed ${seenRaw}: ${total - seenRaw} are missing from the listing`);
   }
   return { items, skipped, warnings };
 }
