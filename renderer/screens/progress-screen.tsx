@@ -125,14 +125,14 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
             </button>
           )}
           {status === 'failed' && failedCount > 0 && (
-            <button type="button" className="btn" onClick={onFinishWithout} title={t('finishWithoutHint')}>
-              <Icon name={record.mode === 'folder' ? 'check' : 'archive'} /> {t(record.mode === 'folder' ? 'finishWithout' : 'bundleWithout')}
-            </button>
-          )}
-          {status === 'failed' && failedCount > 0 && (
-            <button type="button" className="btn btn-primary" onClick={onRetry}>
-              <Icon name="refresh" /> {t('retryFailed')}
-            </button>
+            <>
+              <button type="button" className="btn" onClick={onFinishWithout} title={t('finishWithoutHint')}>
+                <Icon name={record.mode === 'folder' ? 'check' : 'archive'} /> {t(record.mode === 'folder' ? 'finishWithout' : 'bundleWithout')}
+              </button>
+              <button type="button" className="btn btn-primary" onClick={onRetry}>
+                <Icon name="refresh" /> {t('retryFailed')}
+              </button>
+            </>
           )}
           {/* Stopped by an error of the job itself (disk full, the archive…), no file failed: it resumes. */}
           {status === 'failed' && failedCount === 0 && (

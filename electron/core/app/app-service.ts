@@ -30,7 +30,7 @@ import { spaceNeeded } from '../jobs/job-preflight.ts';
 import { isHttpSource, normalizeSource } from '../sources/list-source.ts';
 import { safeRelativePath } from '../names/safe-path.ts';
 import { readJsonFile, serialWriter } from './json-file.ts';
-import { isActive, JobSession } from './job-session.ts';
+import { isActive, JobSession, savedProgress } from './job-session.ts';
 import type { JobChange } from './job-session.ts';
 import { SettingsStore } from './settings-store.ts';
 import type { SecretStore } from './settings-store.ts';
@@ -198,9 +198,8 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       if (state) {
         // How far it got, from its journal: the record may have been saved before the listing.
         savedFiles.set(entry.record.id, state.files);
-        entry.record.filesTotal = state.files.length;
-        entry.record.bytesTotal = state.files.reduce((sum, f) => sum + (f.size ?? 0), 0);
-        entry.record.filesDone = state.files.filter((f) => f.done).length;
+        const { filesTotal, bytesTotal, filesDone } = savedProgress(state.files);
+        Object.assign(entry.record, { filesTotal, bytesTotal, filesDone });
       }
       if (!state) entry.record.error = { code: 'NOT_FOUND', message: 'the job’s saved state is gone from its folder' };
     } else if (status === 'cancelling') {
@@ -241,10 +240,12 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       need(token === undefined || typeof token === 'string', 'token must be a string');
       // A server, with or without http://; else a folder, "~" expanded. A relative path would be
       // resolved against wherever the app happens to run.
-      const source = isHttpSource(normalizeSource(url)) ? url.trim() : expandFolderPath(url);
-      need(isHttpSource(normalizeSource(source)) || path.isAbsolute(source), 'enter a server address (such as 192.168.1.20:8765) or a full folder path');
+      const normalized = normalizeSource(url);
+      const server = isHttpSource(normalized);
+      const source = server ? url.trim() : expandFolderPath(url);
+      need(server || path.isAbsolute(source), 'enter a server address (such as 192.168.1.20:8765) or a full folder path');
       // Tokens are kept under the normalised source (as listed): "127.0.0.1:8765" finds one saved for http://127.0.0.1:8765/.
-      const useToken = await tokenFor(isHttpSource(normalizeSource(source)) ? normalizeSource(source) : source, token || undefined);
+      const useToken = await tokenFor(server ? normalized : source, token || undefined);
       const listing = await engine.listSource(source, { token: useToken, depth: defaults.depth });
       listings.set(listing.source, listing.items);
       if (useToken) tokens.set(listing.source, useToken);

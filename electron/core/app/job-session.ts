@@ -15,6 +15,19 @@ export function isActive(status: JobStatus): boolean {
   return activeStatuses.includes(status);
 }
 
+/** How far a job saved by an earlier launch got, from its journal's files (see readJobState). */
+export function savedProgress(files: ReadonlyArray<{ size: number | null; done: boolean }>): JobProgress {
+  const progress: JobProgress = { ...emptyProgress, sizesKnown: true, filesTotal: files.length };
+  for (const f of files) {
+    progress.bytesTotal += f.size ?? 0;
+    if (f.size === null) progress.sizesKnown = false;
+    if (!f.done) continue;
+    progress.filesDone++;
+    progress.bytesDone += f.size ?? 0;
+  }
+  return progress;
+}
+
 export class JobSession {
   record: JobRecord;
   private readonly files = new Map<string, FileRow>();
@@ -55,16 +68,10 @@ export class JobSession {
       this.files.set(q.id, { id: q.id, name: q.name, state: 'queued', size: q.size, bytesDone: 0, attempt: null, retryInMs: null, reason: null });
     }
     if (init.saved) {
-      let bytesDone = 0;
-      let bytesTotal = 0;
       for (const f of init.saved) {
         this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : 0, attempt: null, retryInMs: null, reason: null });
-        bytesTotal += f.size ?? 0;
-        if (f.done) bytesDone += f.size ?? 0;
       }
-      const filesDone = init.saved.filter((f) => f.done).length;
-      const sizesKnown = init.saved.every((f) => f.size !== null);
-      this.progress = { ...emptyProgress, bytesDone, bytesTotal, sizesKnown, filesDone, filesTotal: init.saved.length };
+      this.progress = savedProgress(init.saved);
     }
   }
 
@@ -147,12 +154,12 @@ export class JobSession {
     }
   }
 
-  /** Pause: abort; the engine keeps its journal, so resume continues where it stopped. */
   /** The engine is still working: a run whose status is already final is only finishing its promise. */
   private get stoppable(): boolean {
     return this.running !== null && this.controller !== null && (this.record.status === 'running' || this.record.status === 'pausing');
   }
 
+  /** Pause: abort; the engine keeps its journal, so resume continues where it stopped. */
   async pause(): Promise<void> {
     if (!this.stoppable) return;
     this.setStatus('pausing');

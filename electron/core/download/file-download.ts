@@ -222,8 +222,9 @@ async function receive(
   // leave the old bytes under the new validator, where a resume would splice onto them. Both
   // happen before the first block is written, while the body is already being read (nothing
   // may be awaited before the listeners below).
-  if (offset === 0 && requestedOffset > 0) ctx.onRestartFromZero?.();
-  const emptied = offset === 0 && requestedOffset > 0 ? file.truncate(0) : Promise.resolve();
+  const restarted = offset === 0 && requestedOffset > 0;
+  if (restarted) ctx.onRestartFromZero?.();
+  const emptied = restarted ? file.truncate(0) : Promise.resolve();
   const ready = emptied.then(() => ctx.onValidator(validator));
   const writer = new BufferedFileWriter(file, offset, { gate: ready, hashBlock: (block) => hash.update(block), syncBehind });
   let received = 0;

@@ -295,17 +295,18 @@ export function statusError(res: Pick<HttpResponse, 'statusCode' | 'headers' | '
 }
 
 /**
- * Reads a whole body as text, refusing bodies over `maxBytes` (an "enormous listing").
- * With `isNotText`, the first chunk is shown to it first: if it says so, the body is
- * dropped and the result is null (a file served as text/plain is not read to the end).
- */
-/**
  * How long one listing response may take to arrive in full. The stall timeout catches a server
  * that goes silent; this catches one that trickles (a byte a second would take years to reach
  * the size cap).
  */
 export const listingDeadlineMs = 5 * 60_000;
 
+/**
+ * Reads a whole body as text, refusing bodies over `maxBytes` (an "enormous listing").
+ * With `isNotText`, the first chunk is shown to it first: if it says so, the body is
+ * dropped and the result is null (a file served as text/plain is not read to the end).
+ * A body still arriving after `deadlineMs` fails as BAD_LISTING.
+ */
 export async function readText(res: HttpResponse, maxBytes: number, isNotText?: undefined, deadlineMs?: number): Promise<string>;
 export async function readText(res: HttpResponse, maxBytes: number, isNotText: (head: Buffer) => boolean, deadlineMs?: number): Promise<string | null>;
 export async function readText(res: HttpResponse, maxBytes: number, isNotText?: (head: Buffer) => boolean, deadlineMs = listingDeadlineMs): Promise<string | null> {

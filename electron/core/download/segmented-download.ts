@@ -74,7 +74,8 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
   if (size === undefined) throw new SegmentsUnsupportedError(target.url, 'size unknown');
   const existing = await stat(target.partPath).then((s) => s.size, () => -1);
   const resumable = ctx.saved && existing === size && ctx.saved.ranges.every((r) => r.end < size);
-  const plan: SegmentPlan = resumable ? structuredClone(ctx.saved!) : { validator: {}, ranges: size > 0 ? [{ start: 0, end: size - 1, pos: 0 }] : [] } // one range; split later if slow (adaptive);
+  // A new plan is one range; it is split later if that connection is slow (adaptive).
+  const plan: SegmentPlan = resumable ? structuredClone(ctx.saved!) : { validator: {}, ranges: size > 0 ? [{ start: 0, end: size - 1, pos: 0 }] : [] };
   const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT);
   const syncBehind = new SyncBehind(() => file.datasync());
   let networkBytes = 0;

@@ -11,10 +11,10 @@ import type { JobOptions } from './job-runner.ts';
 import type { JobHeader, JobItem, JobState } from './journal.ts';
 
 /**
- * Creates the destination one level at a time. Node's recursive mkdir never returns under
- * some special file systems (/proc), and its errors name no folder a user would recognise.
+ * Creates --out (and its missing parents) and the job's working folder in it; USAGE when it
+ * cannot. One level at a time: Node's recursive mkdir never returns under some special file
+ * systems (/proc), and its errors name no folder a user would recognise.
  */
-/** Creates --out (and its missing parents) and the job's working folder in it; USAGE when it cannot. */
 export async function createDestination(outDir: string): Promise<void> {
   const missing: string[] = [];
   let dir = outDir;

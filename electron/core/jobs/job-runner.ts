@@ -370,7 +370,7 @@ function settlePrecounted(rt: Runtime, item: JobItem, bytes: number): void {
 async function keptPartBytes(rt: Runtime, item: JobItem): Promise<number> {
   const plan = rt.state.segments.get(item.i);
   if (plan) return plan.ranges.reduce((sum, r) => sum + Math.max(0, r.pos - r.start), 0);
-  if (!rt.state.validators.has(item.i) || isHttpSource(item.url) === false) return 0;
+  if (!rt.state.validators.has(item.i) || !isHttpSource(item.url)) return 0;
   const size = await stat(stagedPath(rt.stateDir, item) + '.part').then((s) => s.size, () => 0);
   return item.size === undefined ? size : Math.min(size, item.size);
 }
