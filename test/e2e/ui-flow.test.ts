@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import type { Page } from 'playwright';
 import { startHost } from '../../electron/host/browser-host.ts';
 import type { RunningHost } from '../../electron/host/browser-host.ts';
+import { freePort } from '../helpers/servers.ts';
 import { cannotMountTmpfs, withTmpfs } from '../helpers/tmpfs.ts';
 import { startDemoServer } from '../servers/demo-server.ts';
 import type { DemoServer } from '../servers/demo-server.ts';
@@ -220,10 +221,17 @@ test('cancel stops the job and deletes what it downloaded', { skip }, async () =
   await page.getByText('Cancelled. The downloads were deleted.').waitFor();
   assert.ok(!existsSync(path.join(outDir, '.reelpack')), 'staging deleted');
   assert.deepEqual((await readdir(outDir)).filter((f) => f.endsWith('.zip')), []);
-  await page.keyboard.press('Escape'); // nothing to dismiss: harmless
   await page.getByRole('button', { name: 'New download' }).click(); // the next step after a cancel
   await page.getByRole('heading', { name: 'Results' }).waitFor();
   await page.getByText('12 selected').waitFor(); // nothing was fetched: all still selected
+  // An error toast (a server that is not there) closes with Escape.
+  await page.getByRole('button', { name: 'Server' }).click();
+  await page.getByLabel('Server URL').fill(`http://127.0.0.1:${await freePort()}/`);
+  await page.getByRole('button', { name: 'Connect', exact: true }).click();
+  const toast = page.locator('.toast');
+  await toast.waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Escape');
+  await toast.waitFor({ state: 'detached' });
   await page.close();
 });
 
