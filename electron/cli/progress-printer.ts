@@ -1,6 +1,7 @@
 // How `reelpack fetch` shows a job: NDJSON with --json, a one-line progress bar on a
 // terminal, plain lines otherwise (logs, CI).
 import type { JobEvent } from '../core/jobs/job-events.ts';
+import { serverDownPatienceMs } from '../core/download/retry-policy.ts';
 import { countOf, describeListedSize, formatBytes, formatDuration } from '../core/units.ts';
 
 export type PrintMode = 'json' | 'tty' | 'plain';
@@ -8,6 +9,8 @@ export type PrintMode = 'json' | 'tty' | 'plain';
 export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: NodeJS.WriteStream): (event: JobEvent) => void {
   if (mode === 'json') return (event) => out.write(JSON.stringify(event) + '\n');
   let barShown = false;
+  /** A "waiting for the server" line was printed and the server has not answered since. */
+  let waitingNoted = false;
   const clearBar = () => {
     if (barShown) err.write('\r\x1b[2K');
     barShown = false;
@@ -29,8 +32,13 @@ export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: Nod
         break;
       case 'file':
         if (event.state === 'failed') line(`failed: ${event.name}: ${event.reason ?? ''}`);
-        else if (event.state === 'retrying') line(`retrying ${event.name} in ${Math.ceil((event.retryInMs ?? 0) / 1000)} s (attempt ${event.attempt}): ${event.reason ?? ''}`);
-        else if (event.state === 'verified' && mode === 'plain') line(`verified ${event.name} (${formatBytes(event.size ?? 0)})`);
+        else if (event.state === 'retrying' && event.waitingForServer) {
+          // A whole batch waits for a server that is down: one line per outage, not one per file and try.
+          if (!waitingNoted) line(`waiting for the server (up to ${serverDownPatienceMs / 60_000} min): ${event.reason ?? ''}`);
+          waitingNoted = true;
+        } else if (event.state === 'retrying') line(`retrying ${event.name} in ${Math.ceil((event.retryInMs ?? 0) / 1000)} s (attempt ${event.attempt}): ${event.reason ?? ''}`);
+        if (event.state === 'verified' || event.state === 'queued') waitingNoted = false; // the server answered
+        if (event.state === 'verified' && mode === 'plain') line(`verified ${event.name} (${formatBytes(event.size ?? 0)})`);
         break;
       case 'progress': {
         if (mode !== 'tty') break;

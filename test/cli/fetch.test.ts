@@ -13,7 +13,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli, startCli } from '../helpers/cli.ts';
-import { startNginx, tempDir } from '../helpers/servers.ts';
+import { freePort, startNginx, tempDir } from '../helpers/servers.ts';
 import { startDemoServer } from '../servers/demo-server.ts';
 
 async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -349,4 +349,26 @@ test('a destination holding an unfinished job is refused (exit 2) for another so
   } finally {
     await demo.close();
   }
+});
+
+test('a server that is down is reported once in plain output, not one "retrying" line per file and try', async () => {
+  await withTemp(async (dir) => {
+    const port = await freePort(); // nothing listens yet: refused
+    const body = randomBytes(50_000);
+    await writeFile(join(dir, 'list.txt'), [1, 2, 3, 4].map((i) => `http://127.0.0.1:${port}/clip${i}.mp4\n`).join(''));
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length }).end(body));
+    const up = sleep(2500).then(() => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)));
+    try {
+      const result = await runCli(['fetch', join(dir, 'list.txt'), '--out', join(dir, 'out'), '--mode', 'folder', '--retries', '1']);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stderr.split('\n');
+      assert.equal(lines.filter((l) => l.startsWith('waiting for the server')).length, 1, result.stderr);
+      assert.match(result.stderr, /waiting for the server \(up to 10 min\): cannot reach the server \(ECONNREFUSED\)/);
+      assert.equal(lines.filter((l) => l.startsWith('retrying')).length, 0, result.stderr);
+      assert.equal((await readdir(join(dir, 'out'))).filter((n) => n.endsWith('.mp4')).length, 4);
+    } finally {
+      await up;
+      server.close();
+    }
+  });
 });

@@ -109,6 +109,23 @@ export async function discardJob(outDir: string, source: string): Promise<void> 
   await removeJobState(stateDir);
 }
 
+/** A file's record of its failed attempts in this run. */
+interface FileTries {
+  /** Failures in a row without progress: what --retries counts. */
+  failuresInARow: number;
+  /** Attempts in all (capped by maxAttemptsPerFile). */
+  attempts: number;
+  checksumRetried: boolean;
+  /** The hash carried from one attempt to the next (a resume continues it). */
+  carry: HashCarry;
+  lastObservedSize?: number;
+  oneStream?: boolean;
+  /** When its server-down failures began (see isServerDown); unset once it receives bytes. */
+  downSince?: number;
+  /** Already woken once when its server answered another file (see serverAnswered). */
+  wokenForServer?: boolean;
+}
+
 interface Runtime {
   options: JobOptions;
   state: JobState;
@@ -124,8 +141,10 @@ interface Runtime {
   signal: AbortSignal;
   failed: FailedFile[];
   active: Map<number, { item: JobItem; bytes: number }>;
-  /** Per file: failures in a row without progress, attempts in all, and the hash carried between attempts. */
-  attempts: Map<number, { count: number; attempts: number; checksumRetried: boolean; carry: HashCarry; lastObservedSize?: number; oneStream?: boolean; downSince?: number }>;
+  /** Per file (by item index): what its failed attempts so far decide about the next one. */
+  tries: Map<number, FileTries>;
+  /** Files waiting out a server-down delay, by item index: their server's origin (see serverAnswered). */
+  waitingForServer: Map<number, string>;
   fatal: ReelpackError | null;
   stop: AbortController;
   /** Finished downloads still being committed (see commit()). */
@@ -163,7 +182,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const tracker = new ProgressTracker(bytesTotal, state.items.length, unsizedFiles);
     await checkJobFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`, options.concurrency);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
-    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, learnedSizes: new Map(), emit, signal: stop.signal, failed: [], active: new Map(), attempts: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined, precounted: new Map() };
+    rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, learnedSizes: new Map(), emit, signal: stop.signal, failed: [], active: new Map(), tries: new Map(), waitingForServer: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined, precounted: new Map() };
     return await execute(rt);
   } catch (error) {
     const err = toReelpackError(error);
@@ -437,8 +456,9 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
     await rt.sink?.room?.(); // zip mode with volumes: not too far ahead of the archive
     const item = await queue.take();
     if (!item) break;
-    const memo = rt.attempts.get(item.i) ?? { count: 0, attempts: 0, checksumRetried: false, carry: { hash: null, offset: -1 } };
-    rt.attempts.set(item.i, memo);
+    rt.waitingForServer.delete(item.i);
+    const memo = rt.tries.get(item.i) ?? { failuresInARow: 0, attempts: 0, checksumRetried: false, carry: { hash: null, offset: -1 } };
+    rt.tries.set(item.i, memo);
     // A kept part counted at the start may have shrunk since (an attempt that restarted it failed).
     if (rt.precounted.has(item.i)) settlePrecounted(rt, item, await keptPartBytes(rt, item));
     const slot = { item, bytes: 0 };
@@ -449,6 +469,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: knownSize(rt, item), bytesDone: 0 });
       const part = stagedPath(rt.stateDir, item) + '.part';
       const onBytes = (n: number) => {
+        if (attemptBytes === 0 && rt.waitingForServer.size > 0 && !local) serverAnswered(rt, queue, item);
         slot.bytes += n;
         attemptBytes += n;
         rt.tracker.addBytes(n, !local);
@@ -516,8 +537,11 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         continue;
       }
       memo.attempts++;
-      memo.count = attemptBytes >= progressResetBytes ? 1 : memo.count + 1;
-      if (attemptBytes > 0) memo.downSince = undefined; // it answered: not down
+      memo.failuresInARow = attemptBytes >= progressResetBytes ? 1 : memo.failuresInARow + 1;
+      if (attemptBytes > 0) {
+        memo.downSince = undefined; // it answered: not down
+        memo.wokenForServer = undefined;
+      }
       // The server cannot be reached at all (see isServerDown): it is waited for before such
       // failures count against --retries.
       const serverDown = isServerDown(error);
@@ -526,7 +550,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       const waitingForServer = serverDown && rt.options.retries > 0 && Date.now() - memo.downSince! < (rt.options.serverDownPatienceMs ?? serverDownPatienceMs);
       let delay: number;
       if (waitingForServer) {
-        memo.count = Math.min(memo.count, 1); // the wait does not use up the retries
+        memo.failuresInARow = Math.min(memo.failuresInARow, 1); // the wait does not use up the retries
         delay = serverDownDelay(memo.attempts);
       } else if (error instanceof SizeChangedError || error.code === 'STILL_WRITING') {
         const observed = error instanceof SizeChangedError ? error.observedSize : undefined;
@@ -539,17 +563,18 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
           delay = 1;
         } else {
           memo.lastObservedSize = observed;
-          delay = Math.max(stillWritingMinDelayMs, retryDelay({ attempt: memo.count, maxRetries: rt.options.retries, code: error.code }));
-          if (memo.count > rt.options.retries) delay = 0;
+          delay = Math.max(stillWritingMinDelayMs, retryDelay({ attempt: memo.failuresInARow, maxRetries: rt.options.retries, code: error.code }));
+          if (memo.failuresInARow > rt.options.retries) delay = 0;
         }
       } else if (error.code === 'CHECKSUM_MISMATCH' && !memo.checksumRetried) {
         memo.checksumRetried = true; // re-download once, then fail
         delay = 1;
       } else {
-        delay = retryDelay({ attempt: memo.count, maxRetries: rt.options.retries, code: error.code, statusCode: error.statusCode, retryAfterMs: error.retryAfterMs });
+        delay = retryDelay({ attempt: memo.failuresInARow, maxRetries: rt.options.retries, code: error.code, statusCode: error.statusCode, retryAfterMs: error.retryAfterMs });
       }
       if (delay > 0 && memo.attempts < maxAttemptsPerFile) {
         rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'retrying', size: knownSize(rt, item), attempt: memo.attempts + 1, retryInMs: delay, waitingForServer: waitingForServer || undefined, reason: error.message });
+        if (waitingForServer && !memo.wokenForServer) rt.waitingForServer.set(item.i, new URL(item.url).origin);
         queue.retryLater(item, delay);
       } else {
         learnSize(rt, item, 0); // nothing more is coming for it
@@ -564,5 +589,22 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         queue.finish();
       }
     }
+  }
+}
+
+/**
+ * A download from `item`'s server is receiving bytes: the files waiting for that server (see
+ * isServerDown) are retried now rather than after their backoff, up to 30 s, and show as queued
+ * again. Each file is woken once per wait: one whose own requests keep failing while others
+ * succeed (a 502 for that file only) goes back to its backoff rather than being retried on
+ * every other file's start.
+ */
+function serverAnswered(rt: Runtime, queue: WorkQueue<JobItem>, item: JobItem): void {
+  const origin = new URL(item.url).origin;
+  const woken = queue.wakeWaiting((waiting) => rt.waitingForServer.get(waiting.i) === origin);
+  for (const file of woken) {
+    rt.waitingForServer.delete(file.i);
+    rt.tries.get(file.i)!.wokenForServer = true;
+    rt.emit({ type: 'file', id: file.id, name: file.safePath, state: 'queued', size: knownSize(rt, file) });
   }
 }

@@ -3,6 +3,11 @@ import type { JobEvent } from './job-events.ts';
 
 export const progressIntervalMs = 250;
 const speedWindowMs = 5000;
+/**
+ * No byte for this long and the job is stalled (a server that is down, every file waiting):
+ * speed 0 and no ETA, rather than the window's fading average turning into hours.
+ */
+export const stalledAfterMs = 2000;
 
 export class ProgressTracker {
   bytesTotal: number;
@@ -13,6 +18,8 @@ export class ProgressTracker {
   filesDone = 0;
   networkBytes = 0;
   private samples: Array<{ at: number; bytes: number }> = [];
+  /** When networkBytes last changed, as seen by speed() (4 times a second, not per chunk). */
+  private lastChangeAt = Date.now();
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(bytesTotal: number, filesTotal: number, unsizedFiles = 0) {
@@ -34,15 +41,18 @@ export class ProgressTracker {
 
   /** Bytes per second over the last few seconds. */
   speed(now = Date.now()): number {
+    const previous = this.samples.at(-1);
+    if (!previous || previous.bytes !== this.networkBytes) this.lastChangeAt = now;
     this.samples.push({ at: now, bytes: this.networkBytes });
+    if (now - this.lastChangeAt >= stalledAfterMs) return 0;
     while (this.samples.length > 2 && now - this.samples[0]!.at > speedWindowMs) this.samples.shift();
     const first = this.samples[0]!;
     const elapsed = (now - first.at) / 1000;
     return elapsed > 0.2 ? (this.networkBytes - first.bytes) / elapsed : 0;
   }
 
-  event(): JobEvent {
-    const speed = this.speed();
+  event(now = Date.now()): JobEvent {
+    const speed = this.speed(now);
     const left = Math.max(0, this.bytesTotal - this.bytesDone);
     const sizesKnown = this.unsizedFiles === 0;
     return {

@@ -58,6 +58,16 @@ export class WorkQueue<T> {
     this.notify();
   }
 
+  /**
+   * Makes the waiting items that `match` selects due now (keeping their order), e.g. files
+   * waiting for a server that has just answered another download. Returns them.
+   */
+  wakeWaiting(match: (item: T) => boolean): T[] {
+    const woken = this.waiting.advance(match, Date.now());
+    if (woken.length > 0) this.notify();
+    return woken;
+  }
+
   get pending(): number {
     return this.ready.length - this.head + this.waiting.size;
   }
@@ -95,6 +105,20 @@ class DueHeap<T> {
       [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
       i = parent;
     }
+  }
+
+  /** Moves the due time of every matching item up to `at` (none later); returns those items. */
+  advance(match: (item: T) => boolean, at: number): T[] {
+    const moved: T[] = [];
+    for (const entry of this.heap) {
+      if (entry.at > at && match(entry.item)) {
+        entry.at = at;
+        moved.push(entry.item);
+      }
+    }
+    // Rare (once per outage) and bounded by the batch: a sorted array is a valid heap.
+    if (moved.length > 0) this.heap.sort((x, y) => x.at - y.at || x.seq - y.seq);
+    return moved;
   }
 
   /** Removes and returns the soonest item (the heap must not be empty). */

@@ -231,6 +231,38 @@ test('a server that is down (connection refused) is waited for, not failed after
   }
 });
 
+test('when a server that was down answers again, the files waiting for it are retried at once, not after their backoff', async () => {
+  let down = true;
+  // A proxy in front of a restarting server: 503 without Retry-After for every file (the listing works).
+  const demo = await startDemoServer({ count: 5, size: 100_000, faults: (_req, file) => (down && file ? { kind: 'status', status: 503 } : undefined) });
+  const dir = await tempDir();
+  try {
+    const events: JobEvent[] = [];
+    // Down long enough for each file's backoff to reach seconds; one download at a time, so the
+    // other four are all waiting when the first gets through.
+    setTimeout(() => (down = false), 3500);
+    const summary = await runJob(jobOptions(demo.url, join(dir.path, 'out'), { concurrency: 1, retries: 1, serverDownPatienceMs: 60_000 }), (e) => events.push(e));
+    assert.equal(summary.ok, true, JSON.stringify(summary));
+    const fileEvents = events.filter((e) => e.type === 'file');
+    const firstVerified = fileEvents.findIndex((e) => e.state === 'verified');
+    const retried = new Set<string>();
+    const woken = new Set<string>();
+    for (const e of fileEvents.slice(0, firstVerified + 1)) {
+      if (e.state === 'retrying') retried.add(e.name);
+      if (e.state === 'queued' && retried.has(e.name)) woken.add(e.name); // not the queued event every file starts with
+    }
+    assert.equal(woken.size, 4, `the four others are queued again as soon as the first one's bytes arrive: ${[...woken].join(', ')}`);
+    for (const name of woken) {
+      const own = fileEvents.filter((e) => e.name === name).map((e) => e.state);
+      assert.deepEqual(own.slice(own.lastIndexOf('retrying') + 1), ['queued', 'downloading', 'verified'], `${name}: ${own.join(' ')}`);
+      assert.ok(fileEvents.some((e) => e.name === name && e.state === 'retrying' && e.waitingForServer), `${name} was waiting for the server`);
+    }
+  } finally {
+    await demo.close();
+    await dir.remove();
+  }
+});
+
 test('a resumed job whose server then sends the whole file again never shows more than the total', async () => {
   let ignoreRange = false;
   const demo = await startDemoServer({ count: 1, size: 4 * 1024 * 1024, rateBytesPerSec: 2 * 1024 * 1024, faults: () => (ignoreRange ? { kind: 'ignore-range' } : undefined) });

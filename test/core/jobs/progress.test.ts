@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runJob } from '../../../electron/core/jobs/job-runner.ts';
 import type { JobEvent } from '../../../electron/core/jobs/job-events.ts';
-import { ProgressTracker } from '../../../electron/core/jobs/progress-tracker.ts';
+import { ProgressTracker, stalledAfterMs } from '../../../electron/core/jobs/progress-tracker.ts';
 import { startDemoServer } from '../../servers/demo-server.ts';
 import { tempDir } from '../../helpers/servers.ts';
 
@@ -59,4 +59,28 @@ test('a URL list without sizes: listed as unsized, the job and archive totals ar
     await demo.close();
     await dir.remove();
   }
+});
+
+test('bytes that stop arriving (the server went down) show speed 0 and no ETA within seconds, not a fading speed and hours left', () => {
+  const tracker = new ProgressTracker(100_000_000, 10);
+  const start = Date.now();
+  for (let t = 0; t <= 4000; t += 250) {
+    tracker.addBytes(1_000_000, true); // 4 MB/s
+    const event = tracker.event(start + t);
+    assert.ok(event.type === 'progress');
+    if (t >= 1000) assert.ok(event.speed > 3_000_000 && event.etaSeconds !== null && event.etaSeconds < 60, JSON.stringify(event));
+  }
+  const shown: Array<{ speed: number; eta: number | null }> = [];
+  for (let t = 4250; t <= 8000; t += 250) {
+    const event = tracker.event(start + t); // nothing arrives
+    assert.ok(event.type === 'progress');
+    shown.push({ speed: event.speed, eta: event.etaSeconds });
+  }
+  const settled = shown.slice(Math.ceil(stalledAfterMs / 250));
+  assert.ok(settled.length > 0);
+  for (const s of settled) assert.deepEqual(s, { speed: 0, eta: null });
+  for (const s of shown) assert.ok(s.eta === null || s.eta < 120, `showed ${s.eta} s left while nothing arrived`);
+  tracker.addBytes(1_000_000, true);
+  const back = tracker.event(start + 8250);
+  assert.ok(back.type === 'progress' && back.speed > 0 && back.etaSeconds !== null, 'bytes again: a speed again');
 });

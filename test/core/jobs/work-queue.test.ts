@@ -55,3 +55,19 @@ test('a whole batch given back for retries (the server went down) comes back onc
   assert.equal(delayOf(seen[0]!), 500);
   assert.equal(delayOf(seen.at(-1)!), 1500);
 });
+
+test('waiting items a caller wakes are due at once, in the order they were given back; the others keep their delay', async () => {
+  const queue = new WorkQueue(['a', 'b', 'c', 'd']);
+  for (let i = 0; i < 4; i++) {
+    const item = (await queue.take())!;
+    queue.retryLater(item, 60_000);
+  }
+  // A worker is already asleep until the first delay ends: waking must rouse it.
+  const taken = queue.take();
+  assert.deepEqual(queue.wakeWaiting((item) => item === 'c' || item === 'a'), ['a', 'c']);
+  assert.equal(await taken, 'a');
+  assert.equal(await queue.take(), 'c');
+  assert.deepEqual(queue.wakeWaiting((item) => item === 'a'), [], 'an item no longer waiting is not woken');
+  assert.equal(queue.pending, 2, 'b and d still wait out their delay');
+  queue.close();
+});
