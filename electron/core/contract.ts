@@ -149,11 +149,15 @@ export interface JobRecord {
   bytesTotal: number;
   /** Files verified so far (an interrupted job: read back from its journal at launch). */
   filesDone: number;
+  /** Their bytes, as the progress last showed them (kept so a stopped job reads the same after a restart). */
+  bytesDone: number;
   failedCount: number;
   /** The job's archives. */
   outputs: OutputFile[];
   /** Files saved loose in outDir (folder and both modes): counted, not listed, as a batch can hold 100 000. */
   looseFiles: number;
+  /** Cancelled: false when nothing was deleted because the folder's unfinished job is another source's. */
+  discarded?: boolean | undefined;
   error: ContractError | null;
 }
 

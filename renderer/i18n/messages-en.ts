@@ -93,6 +93,7 @@ export const messagesEn = {
   spaceBoth: 'Both keeps the loose files and an archive of them: twice the batch.',
   spaceZipStaging: 'A ZIP keeps each download until its archive is verified: about twice the batch. With volumes, downloads are freed volume by volume.',
   downloadAndBundle: 'Download and bundle',
+  downloadToFolder: 'Download',
   back: 'Back',
   // progress
   progressTitle: 'Downloading',
@@ -111,7 +112,7 @@ export const messagesEn = {
   bundleWithout: 'Bundle without them',
   finishWithout: 'Finish without them',
   finishWithoutHint: 'Tries the failed files once more; if they still fail, finishes with what arrived (an archive lists them as failed in its manifest).',
-  confirmCancel: 'Stop and delete what was downloaded for this job?',
+  confirmCancel: 'Stop and delete this job’s unfinished downloads? Files and archives already saved in the folder stay.',
   discardDownloads: 'Discard downloads',
   keepGoing: 'Keep going',
   status_running: 'running',
@@ -144,6 +145,8 @@ export const messagesEn = {
   failedSummaryOne: '1 file failed. The rest are kept: retry to fetch it, or finish without it.',
   pausedNote: 'Paused. Everything downloaded so far is kept.',
   cancelledNote: 'Cancelled. The downloads were deleted.',
+  cancelledKeptNote: 'Cancelled. The unfinished downloads were deleted; files and archives already saved in the folder were kept.',
+  cancelledNothingNote: 'Cancelled. Nothing was deleted: the unfinished job in this folder belongs to another source.',
   unknownEta: '—',
   // done
   doneTitle: 'Bundle complete',

@@ -190,7 +190,7 @@ export function BundleScreen(props: BundleScreenProps) {
           {t('back')}
         </button>
         <button type="button" className="btn btn-primary btn-large" disabled={!ready || props.starting} onClick={() => check && props.onStart(check)}>
-          <Icon name="download" /> {t('downloadAndBundle')}
+          <Icon name="download" /> {t(choices.mode === 'folder' ? 'downloadToFolder' : 'downloadAndBundle')}
         </button>
       </footer>
     </div>

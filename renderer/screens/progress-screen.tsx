@@ -56,6 +56,12 @@ export function fileStateLabel(t: Translate, f: FileRow): string {
 }
 
 /** A job-level error: what to do about it first (localized), then the engine's own message. */
+/** What a cancel deleted and what it kept (see JobSession.discard). */
+function cancelledNote(record: JobView['job']): 'cancelledNote' | 'cancelledKeptNote' | 'cancelledNothingNote' {
+  if (record.discarded === false) return 'cancelledNothingNote';
+  return record.looseFiles > 0 || record.outputs.length > 0 ? 'cancelledKeptNote' : 'cancelledNote';
+}
+
 function ErrorNote({ error }: { error: NonNullable<JobView['job']['error']> }) {
   const { t } = useI18n();
   const hint = errorHint(t, error);
@@ -97,6 +103,9 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
   const byBytes = progress.sizesKnown && progress.bytesTotal > 0;
   const fraction = byBytes ? progress.bytesDone / progress.bytesTotal : progress.filesTotal > 0 ? progress.filesDone / progress.filesTotal : 0;
   const running = status === 'running';
+  // A cancelled job's rows describe downloads that were deleted; a job from an earlier launch
+  // whose journal is gone has none (its counts come from the record).
+  const showRows = status !== 'cancelled' && files.length > 0;
   const failedCount = counts.failed ?? record.failedCount;
   const waitingForServer = useMemo(() => files.some((f) => f.state === 'retrying' && f.waitingForServer), [files]);
   const tone = status === 'failed' ? 'danger' : status === 'paused' || status === 'interrupted' ? 'muted' : 'accent';
@@ -185,11 +194,11 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
         </div>
         {running && waitingForServer && <p className="note warn"><Icon name="alert" size={14} /> {t('serverDownNote')}</p>}
         {status === 'paused' && <p className="note"><Icon name="pause" size={14} /> {t('pausedNote')}</p>}
-        {status === 'cancelled' && <p className="note"><Icon name="x" size={14} /> {t('cancelledNote')}</p>}
+        {status === 'cancelled' && <p className="note"><Icon name="x" size={14} /> {t(cancelledNote(record))}</p>}
         {status === 'failed' && failedCount > 0 && <p className="note danger"><Icon name="alert" size={14} /> {t(failedCount === 1 ? 'failedSummaryOne' : 'failedSummary', { count: failedCount })}</p>}
         {record.error && <ErrorNote error={record.error} />}
       </section>
-      <div className="chips">
+      {showRows && <div className="chips">
         {(['queued', 'downloading', 'retrying', 'verified', 'zipped', 'failed'] as const).map((s) =>
           counts[s] ? (
             <Badge key={s} tone={stateTone[s]}>
@@ -197,8 +206,8 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
             </Badge>
           ) : null,
         )}
-      </div>
-      <div className="file-list" ref={scrollRef} role="list" aria-label={t('files')}>
+      </div>}
+      {showRows && <div className="file-list" ref={scrollRef} role="list" aria-label={t('files')}>
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {virtualizer.getVirtualItems().map((v) => {
             const f = files[v.index]!;
@@ -213,7 +222,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
             );
           })}
         </div>
-      </div>
+      </div>}
     </div>
   );
 }

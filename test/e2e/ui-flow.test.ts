@@ -235,6 +235,33 @@ test('cancel stops the job and deletes what it downloaded', { skip }, async () =
   await page.close();
 });
 
+test('cancel in folder mode keeps the files already saved, and says so; a restart shows the job as it stood', { skip }, async () => {
+  const page = await openApp();
+  await connectTo(page, slow.url);
+  const outDir = path.join(tmp, 'cancel-folder');
+  await chooseFolder(page, outDir);
+  await page.locator('label.tile').filter({ has: page.locator('input[name=mode][value=folder]') }).click();
+  await page.getByRole('button', { name: 'Download', exact: true }).click();
+  await page.getByText(/^verified · [2-9]$/).waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Discard downloads' }).click();
+  await page.getByText('Cancelled. The unfinished downloads were deleted; files and archives already saved in the folder were kept.').waitFor();
+  const kept = (await readdir(outDir)).filter((f) => f.endsWith('.mp4'));
+  assert.ok(kept.length >= 2, `saved files stay: ${kept.join(', ')}`);
+  assert.ok(!existsSync(path.join(outDir, '.reelpack')), 'the unfinished downloads are deleted');
+  assert.equal(await page.getByRole('list', { name: 'Files' }).count(), 0, 'no rows describing deleted downloads');
+  const shown = await page.locator('.stats').innerText();
+  // After a restart the job is read back from the saved record: the same figures, not "0 of 0".
+  await host.close();
+  host = await startHost({ configDir: path.join(tmp, 'config'), uiDir, openPath: async (p) => void opened.push(p), jobDefaults: { retries: 1, stallTimeoutMs: 5000 }, eventThrottleMs: 80 });
+  await page.goto(host.url);
+  await page.getByRole('button', { name: 'Jobs' }).click();
+  await page.getByRole('button', { name: 'View' }).first().click();
+  await page.getByText('Cancelled. The unfinished downloads were deleted; files and archives already saved in the folder were kept.').waitFor();
+  assert.equal(await page.locator('.stats').innerText(), shown.replace(/Speed\n[^\n]*/, 'Speed\n—'));
+  await page.close();
+});
+
 test('a disk that fills up mid-job stops it with what to do, and Resume finishes it once there is room', { skip: skip || (cannotMountTmpfs() ?? false) }, async () => {
   // 12 MB: the ZIP's 9 MB pass the check at the start; then another program takes the rest.
   await withTmpfs(12, async (mount) => {

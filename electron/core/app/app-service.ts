@@ -191,6 +191,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     entry.record.outputs = typeof entry.record.looseFiles === 'number' ? outputs : outputs.filter((o) => /\.zip$/i.test(o.path));
     if (typeof entry.record.looseFiles !== 'number') entry.record.looseFiles = outputs.length - entry.record.outputs.length;
     if (typeof entry.record.filesDone !== 'number') entry.record.filesDone = entry.record.status === 'done' ? entry.record.filesTotal : 0;
+    if (typeof entry.record.bytesDone !== 'number') entry.record.bytesDone = entry.record.status === 'done' ? entry.record.bytesTotal : 0;
     const status = entry.record.status;
     if (status === 'running' || status === 'pausing' || status === 'interrupted' || status === 'paused') {
       const state = await engine.readJobState(entry.record.outDir).catch(() => null);
@@ -198,12 +199,12 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       if (state) {
         // How far it got, from its journal: the record may have been saved before the listing.
         savedFiles.set(entry.record.id, state.files);
-        const { filesTotal, bytesTotal, filesDone } = savedProgress(state.files);
-        Object.assign(entry.record, { filesTotal, bytesTotal, filesDone });
+        const { filesTotal, bytesTotal, filesDone, bytesDone } = savedProgress(state.files);
+        Object.assign(entry.record, { filesTotal, bytesTotal, filesDone, bytesDone });
       }
       if (!state) entry.record.error = { code: 'NOT_FOUND', message: 'the job’s saved state is gone from its folder' };
     } else if (status === 'cancelling') {
-      await engine.discardJob(entry.record.outDir, entry.record.source).catch(() => {});
+      entry.record.discarded = await engine.discardJob(entry.record.outDir, entry.record.source).catch(() => false);
       entry.record.status = 'cancelled';
     }
     stored.set(entry.record.id, entry);
@@ -328,6 +329,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
           filesTotal: queued?.length ?? 0,
           bytesTotal: queued?.reduce((sum, item) => sum + (item.size ?? 0), 0) ?? 0,
           filesDone: 0,
+          bytesDone: 0,
           failedCount: 0,
           outputs: [],
           looseFiles: 0,

@@ -72,6 +72,11 @@ export class JobSession {
         this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : 0, attempt: null, retryInMs: null, reason: null });
       }
       this.progress = savedProgress(init.saved);
+    } else if (!init.queued) {
+      // A finished, failed or cancelled job from an earlier launch: its journal is gone, and its
+      // record holds the counts (not the rows) to show rather than "0 of 0".
+      const { filesTotal, bytesTotal, filesDone, bytesDone } = init.record;
+      this.progress = { ...emptyProgress, sizesKnown: true, filesTotal, bytesTotal, filesDone, bytesDone };
     }
   }
 
@@ -123,14 +128,7 @@ export class JobSession {
     this.requeue(['retrying', 'downloading']);
     const stopping = this.record.status;
     if (stopping === 'pausing') return this.setStatus('paused');
-    if (stopping === 'cancelling') {
-      try {
-        await this.engine.discardJob(this.record.outDir, this.record.source);
-      } catch (e) {
-        this.record.error = toContractError(e);
-      }
-      return this.setStatus('cancelled');
-    }
+    if (stopping === 'cancelling') return this.discard();
     if (error) {
       this.record.error = toContractError(error);
       return this.setStatus('failed');
@@ -174,11 +172,22 @@ export class JobSession {
       await this.running;
       return;
     }
+    await this.discard();
+  }
+
+  /**
+   * Cancelled for good: its unfinished downloads and staging are deleted (discardJob). Files
+   * already saved loose in the folder (folder and both modes) and finished archives stay; the
+   * record counts them so the screen can say so.
+   */
+  private async discard(): Promise<void> {
     try {
-      await this.engine.discardJob(this.record.outDir, this.record.source);
+      this.record.discarded = await this.engine.discardJob(this.record.outDir, this.record.source);
     } catch (e) {
+      this.record.discarded = false;
       this.record.error = toContractError(e);
     }
+    if (this.record.mode !== 'zip') this.record.looseFiles = this.progress.filesDone;
     this.setStatus('cancelled');
   }
 
@@ -216,6 +225,7 @@ export class JobSession {
       case 'progress':
         this.record.bytesTotal = event.bytesTotal; // grows as unlisted sizes are learned
         this.record.filesDone = event.filesDone;
+        this.record.bytesDone = event.bytesDone;
         this.progress = {
           bytesDone: event.bytesDone,
           bytesTotal: event.bytesTotal,

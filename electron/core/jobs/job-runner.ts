@@ -101,12 +101,14 @@ export async function readJobState(outDir: string): Promise<SavedJob | null> {
  * Cancel for good: drop the staging and journal of a destination's job, if it is the job of
  * `source`. A job of another source there is someone else's work: it is never deleted (a
  * start refused with JOB_MISMATCH, then cancelled, once deleted the job it was refused for).
+ * Returns false when it left such a job alone.
  */
-export async function discardJob(outDir: string, source: string): Promise<void> {
+export async function discardJob(outDir: string, source: string): Promise<boolean> {
   const stateDir = stateDirOf(outDir);
-  const saved = await readJournal(stateDir); // a journal it cannot read (another version) stays too
-  if (saved && saved.header.source !== normalizeSource(source)) return;
+  const saved = await readJournal(stateDir); // a journal it cannot read (another version) stays too: it throws
+  if (saved && saved.header.source !== normalizeSource(source)) return false;
   await removeJobState(stateDir);
+  return true;
 }
 
 /** A file's record of its failed attempts in this run. */
