@@ -290,7 +290,9 @@ test('cancelling a job refused because its folder holds another source\'s job le
   const refused = await app.startJob({ source: demoConn.source, outDir, mode: 'zip', onlyNew: false });
   const failed = await waitForStatus(app, refused.job.id, ['failed', 'done']);
   assert.equal(failed.job.error?.code, 'JOB_MISMATCH');
-  assert.equal((await app.cancelJob({ jobId: refused.job.id })).status, 'cancelled');
+  const cancelled = await app.cancelJob({ jobId: refused.job.id });
+  assert.equal(cancelled.status, 'cancelled');
+  assert.equal(cancelled.discarded, false, 'the screen must not say its downloads were deleted');
   assert.equal((await app.checkFolder({ path: outDir })).interruptedJob?.source, slowConn.source, 'the other job is still there');
   const resumed = await app.resumeJob({ jobId: first.job.id });
   assert.equal(resumed.job.status, 'running');
