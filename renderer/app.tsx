@@ -61,6 +61,8 @@ export function App({ client }: { client: AppClient }) {
   }, []);
   useEffect(() => setError(null), [screen]);
   const [online, setOnline] = useState(true);
+  /** The browser host answers but refuses this page: restarted with a new token (see ConnectionWatcher). */
+  const [refused, setRefused] = useState(false);
   const jobId = useRef<string | null>(null);
 
   const locale: Locale = settings?.locale ?? detectLocale(navigator.languages.length ? navigator.languages : [navigator.language]);
@@ -107,8 +109,9 @@ export function App({ client }: { client: AppClient }) {
       if (change.job.status === 'done') setScreen((s) => (s === 'progress' ? 'done' : s));
     });
     const offSettings = client.on('settings', setSettings);
-    const offConn = client.onConnectionChange?.((up) => {
+    const offConn = client.onConnectionChange?.((up, hostRefused) => {
       setOnline(up);
+      if (up || hostRefused !== undefined) setRefused(Boolean(hostRefused)); // a retry's drop keeps what was known
       if (up) void refreshJobs();
     });
     return () => {
@@ -238,8 +241,9 @@ export function App({ client }: { client: AppClient }) {
           </label>
           </div>
         </aside>
-        <main className="main">
-          {!online && <div className="banner banner-warn" role="status"><Icon name="alert" /> {t('connectionLost')}</div>}
+        {/* Offline, what the screen shows is stale (a speed, "running"): dimmed, and not clickable. */}
+        <main className={online ? 'main' : 'main offline'}>
+          {!online && <div className="banner banner-warn" role="status"><Icon name="alert" /> {t(refused ? 'connectionRefused' : 'connectionLost')}</div>}
           {error && (
             <div className="toast" role="alert">
               <Icon name="alert" size={20} />

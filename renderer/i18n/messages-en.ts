@@ -11,7 +11,8 @@ export const messagesEn = {
   navJobs: 'Jobs',
   language: 'Language',
   languageAuto: 'System ({locale})',
-  connectionLost: 'Lost the connection to Reelpack. Reconnecting…',
+  connectionLost: 'Lost the connection to Reelpack. Reconnecting… If Reelpack was restarted, open the address it printed.',
+  connectionRefused: 'Reelpack was restarted and no longer accepts this page. Open the new address it printed (it ends in ?token=…).',
   // connect
   connectTitle: 'Connect to a generation server',
   connectLead: 'Reelpack lists every result on the server — across all pages — so nothing is missed.',

@@ -5,8 +5,21 @@ import type { ContractClient, EventName, Events, Reply } from '../../electron/co
 type Pending = (reply: Reply<unknown>) => void;
 
 export interface ConnectionWatcher {
-  /** Called with false when the socket drops and true when it is back. */
-  onConnectionChange(listener: (connected: boolean) => void): () => void;
+  /**
+   * Called with false when the socket drops and true when it is back. After a drop, `refused`
+   * follows once known: true when the host answers but no longer accepts this page (restarted
+   * with a new token on the same port); undefined means not known yet.
+   */
+  onConnectionChange(listener: (connected: boolean, refused?: boolean) => void): () => void;
+}
+
+/** Whether the host is up but refuses this page's cookie: only a new address helps then. */
+async function hostRefusesPage(): Promise<boolean> {
+  try {
+    return (await fetch('/api/contract', { cache: 'no-store' })).status === 403;
+  } catch {
+    return false; // not answering at all: down, or on another port
+  }
 }
 
 export function createWebSocketClient(url: string): ContractClient & ConnectionWatcher {
@@ -16,7 +29,7 @@ export function createWebSocketClient(url: string): ContractClient & ConnectionW
   const pending = new Map<number, Pending>();
   const outbox: string[] = [];
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
-  const connectionListeners = new Set<(connected: boolean) => void>();
+  const connectionListeners = new Set<(connected: boolean, refused?: boolean) => void>();
   let everOpened = false;
 
   function open(): void {
@@ -41,6 +54,9 @@ export function createWebSocketClient(url: string): ContractClient & ConnectionW
       for (const resolve of pending.values()) resolve({ ok: false, error: { code: 'NETWORK', message: 'the connection to Reelpack was lost' } });
       pending.clear();
       for (const l of connectionListeners) l(false);
+      void hostRefusesPage().then((refused) => {
+        if (socket === ws) for (const l of connectionListeners) l(false, refused); // not reconnected since
+      });
       setTimeout(open, retryMs);
       retryMs = Math.min(retryMs * 2, 5000);
     };
@@ -65,7 +81,7 @@ export function createWebSocketClient(url: string): ContractClient & ConnectionW
       set.add(l);
       return () => set.delete(l);
     },
-    onConnectionChange(listener: (connected: boolean) => void): () => void {
+    onConnectionChange(listener: (connected: boolean, refused?: boolean) => void): () => void {
       connectionListeners.add(listener);
       return () => connectionListeners.delete(listener);
     },

@@ -45,8 +45,8 @@ after(async () => {
 });
 
 /** Starts `reelpack serve` as its own process and returns the address it prints. */
-function serve(configDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [serveEntry, '--port', '0', '--config-dir', configDir, '--ui-dir', uiDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+function serve(configDir: string, port = '0'): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [serveEntry, '--port', port, '--config-dir', configDir, '--ui-dir', uiDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -71,9 +71,13 @@ test('kill -9 the host mid-download, start it again: the job is offered and resu
   await waitForPercentAbove(page, 15);
   first.child.kill('SIGKILL');
   await new Promise((resolve) => first.child.once('exit', resolve));
-  await page.getByText('Lost the connection to Reelpack. Reconnecting…').waitFor();
+  await page.getByText('Lost the connection to Reelpack. Reconnecting… If Reelpack was restarted, open the address it printed.').waitFor();
 
-  const second = await serve(configDir);
+  // Started again on the same port: it answers, but with a new token the old page is refused,
+  // and the page says what to do instead of reconnecting forever.
+  const second = await serve(configDir, new URL(first.url).port);
+  await page.getByText('Reelpack was restarted and no longer accepts this page. Open the new address it printed (it ends in ?token=…).').waitFor();
+  await snap(page, 'connection-refused-en');
   await page.goto(second.url);
   await page.getByText('An interrupted job can be resumed').waitFor();
   await snap(page, 'connect-interrupted-en');
