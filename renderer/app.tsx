@@ -138,7 +138,7 @@ export function App({ client }: { client: AppClient }) {
   const newDownload = () => {
     if (connection && job && job.job.status === 'done' && job.job.source === connection.source) {
       const fetched = new Set(connection.fetchedIds);
-      for (const row of job.files.values()) if (row.state === 'verified' || row.state === 'zipped' || row.state === 'done') fetched.add(row.id);
+      for (const row of job.files.values()) if (row.state === 'verified' || row.state === 'zipped') fetched.add(row.id);
       setConnection({ ...connection, fetchedIds: [...fetched] });
       setSelected(new Set(connection.items.filter((i) => !fetched.has(i.id)).map((i) => i.id)));
     }
@@ -174,7 +174,7 @@ export function App({ client }: { client: AppClient }) {
         outDir: choices.folder,
         mode: choices.mode,
         zipName: choices.mode === 'folder' ? undefined : choices.name.trim() || undefined,
-        volumeSize: choices.mode === 'folder' ? undefined : volumeBytes(choices),
+        volumeSize: choices.mode === 'folder' ? undefined : volumeBytes(choices, info?.minVolumeBytes ?? 0),
         selectIds: all ? undefined : [...selected],
         onlyNew: false,
       }),
@@ -274,7 +274,8 @@ export function App({ client }: { client: AppClient }) {
               largestBytes={largestSelected}
               source={connection.source}
               canBrowse={info?.canBrowse ?? false}
-              host={hostOf(connection.source)}
+              exampleName={connection.defaultArchiveName}
+              minVolumeBytes={info?.minVolumeBytes ?? 0}
               checkFolder={async (p, plan) => { const r = await client.checkFolder({ path: p, plan }); return r.ok ? r.value : null; }}
               browse={() => run(client.chooseFolder({ defaultPath: choices.folder || undefined }))}
               starting={busy}

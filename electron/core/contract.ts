@@ -47,6 +47,8 @@ export interface AppInfo {
   canRememberTokens: boolean;
   /** The OS locale as the app process sees it. */
   systemLocale: string;
+  /** The smallest volume size the app accepts (startJob and checkFolder refuse less). */
+  minVolumeBytes: number;
 }
 
 export interface ResultRow {
@@ -68,6 +70,8 @@ export interface Connection {
   skipped: { name: string; reason: string }[];
   /** Ids fetched from this server before (the "only new" filter). */
   fetchedIds: string[];
+  /** The name a ZIP of this source gets by default (a job started now), for the bundle screen's example. */
+  defaultArchiveName: string;
 }
 
 /** The job the bundle screen is about to start, for checkFolder's space estimate. */

@@ -131,7 +131,6 @@ export const messagesEn = {
   serverDownNote: 'The server is not answering. Reelpack keeps trying each file for up to 10 minutes, and goes on by itself when it is back.',
   state_verified: 'verified',
   state_zipped: 'zipped',
-  state_done: 'done',
   state_failed: 'failed: {reason}',
   chip_queued: 'queued',
   chip_downloading: 'downloading',

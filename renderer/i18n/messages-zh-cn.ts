@@ -126,7 +126,6 @@ export const messagesZhCn: Record<MessageKey, string> = {
   serverDownNote: '服务器没有响应。Reelpack 会对每个文件持续尝试最多 10 分钟，服务器恢复后自动继续。',
   state_verified: '已校验',
   state_zipped: '已打包',
-  state_done: '完成',
   state_failed: '失败：{reason}',
   chip_queued: '排队中',
   chip_downloading: '下载中',

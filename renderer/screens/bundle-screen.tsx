@@ -18,14 +18,15 @@ export interface BundleChoices {
   customGb: string;
 }
 
-export function volumeBytes(c: BundleChoices): number | undefined {
+/** The volume size chosen, in bytes; undefined for none or for a custom size under `minBytes` (AppInfo.minVolumeBytes). */
+export function volumeBytes(c: BundleChoices, minBytes: number): number | undefined {
   // Decimal GB, so a "4 GB" volume also fits FAT32's 4 GiB − 1 limit.
   if (c.volume === '2') return 2_000_000_000;
   if (c.volume === '4') return 4_000_000_000;
   if (c.volume === 'custom') {
-    // The app refuses volumes under 1 MiB (and sizes past 2^53 are not byte counts).
+    // Sizes past 2^53 are not byte counts.
     const bytes = Math.round(Number(c.customGb) * 1_000_000_000);
-    return Number.isSafeInteger(bytes) && bytes >= 1024 * 1024 ? bytes : undefined;
+    return Number.isSafeInteger(bytes) && bytes >= minBytes ? bytes : undefined;
   }
   return undefined;
 }
@@ -39,7 +40,9 @@ export interface BundleScreenProps {
   largestBytes: number;
   source: string;
   canBrowse: boolean;
-  host: string;
+  /** The default archive name (Connection.defaultArchiveName), shown as the name's example. */
+  exampleName: string;
+  minVolumeBytes: number;
   checkFolder(path: string, plan: FolderPlan): Promise<FolderCheck | null>;
   browse(): Promise<string | null>;
   starting: boolean;
@@ -56,7 +59,7 @@ export function BundleScreen(props: BundleScreenProps) {
 
   // Checked again when anything the estimate depends on changes: the app computes what the job
   // will need there with the job's own rule (zip mode stages downloads: about twice the batch).
-  const volume = choices.mode === 'folder' ? undefined : volumeBytes(choices);
+  const volume = choices.mode === 'folder' ? undefined : volumeBytes(choices, props.minVolumeBytes);
   const plan: FolderPlan = { source: props.source, mode: choices.mode, volumeSize: volume, bytes: props.bytes, largestBytes: props.largestBytes };
   const key = JSON.stringify([choices.folder, plan]);
   useEffect(() => {
@@ -80,14 +83,10 @@ export function BundleScreen(props: BundleScreenProps) {
   const problem = check?.problem ?? null;
   // An unfinished job of another source: the engine refuses to start there (and must never discard it).
   const otherJob = check?.interruptedJob && check.interruptedJob.source !== props.source ? check.interruptedJob : null;
-  const badVolume = choices.mode !== 'folder' && choices.volume === 'custom' && volumeBytes(choices) === undefined;
+  const badVolume = choices.mode !== 'folder' && choices.volume === 'custom' && volumeBytes(choices, props.minVolumeBytes) === undefined;
   // The bundle name is a file name in the folder (the app refuses a path the same way).
   const badName = choices.mode !== 'folder' && /[\\/]/.test(choices.name);
   const ready = fresh && check !== null && check.path !== '' && problem === null && otherJob === null && enough && props.count > 0 && !badVolume && !badName;
-  // As the engine names it (defaultArchiveBase): host without port, date and time.
-  const now = new Date();
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const example = `${props.host.replace(/:\d+$/, '').replace(/[^\p{L}\p{N}._-]+/gu, '_')}_results_${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}_${pad(now.getHours())}${pad(now.getMinutes())}.zip`;
 
   const modes: { value: BundleMode; icon: IconName; label: MessageKey; hint: MessageKey }[] = [
     { value: 'zip', icon: 'archive', label: 'modeZip', hint: 'modeZipHint' },
@@ -151,7 +150,7 @@ export function BundleScreen(props: BundleScreenProps) {
         </div>
         <label className="field">
           <span className="field-label">{t('bundleName')}</span>
-          <input type="text" value={choices.name} onChange={(e) => set({ name: e.target.value })} placeholder={t('bundleNamePlaceholder', { example })} spellCheck={false} disabled={choices.mode === 'folder'} aria-invalid={badName} />
+          <input type="text" value={choices.name} onChange={(e) => set({ name: e.target.value })} placeholder={t('bundleNamePlaceholder', { example: props.exampleName })} spellCheck={false} disabled={choices.mode === 'folder'} aria-invalid={badName} />
           {badName && <span className="status-line danger small"><Icon name="alert" size={14} /> {t('bundleNameNoPath')}</span>}
         </label>
         <fieldset className="field">

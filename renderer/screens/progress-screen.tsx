@@ -22,11 +22,10 @@ const stateTone: Record<FileRow['state'], Tone> = {
   retrying: 'warn',
   verified: 'info',
   zipped: 'success',
-  done: 'success',
   failed: 'danger',
 };
 
-const stateOrder: Record<FileRow['state'], number> = { downloading: 0, retrying: 1, failed: 2, queued: 3, verified: 4, zipped: 5, done: 6 };
+const stateOrder: Record<FileRow['state'], number> = { downloading: 0, retrying: 1, failed: 2, queued: 3, verified: 4, zipped: 5 };
 
 /**
  * The rows in display order — what is happening now first, then what needs attention, then

@@ -2,6 +2,7 @@
 // against the demo server on 127.0.0.1: connect, folders, a whole job, history, interrupted
 // jobs offered after a restart, and the limits on what it opens.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -152,7 +153,7 @@ test('a whole job: zip written, history kept, folder opened, outputs only', asyn
   assert.match(zip.sha256, /^[0-9a-f]{64}$/);
   assert.ok((await readdir(outDir)).includes('batch.zip'));
   const full = await app.getJob({ jobId: snap.job.id });
-  assert.ok(full.files.every((f) => f.state === 'zipped' || f.state === 'done' || f.state === 'verified'), JSON.stringify(full.files.map((f) => f.state)));
+  assert.ok(full.files.every((f) => f.state === 'zipped' || f.state === 'verified'), JSON.stringify(full.files.map((f) => f.state)));
 
   await app.openJobFolder({ jobId: snap.job.id });
   await app.showOutput({ jobId: snap.job.id, path: zip.path });
@@ -166,6 +167,23 @@ test('a whole job: zip written, history kept, folder opened, outputs only', asyn
   await app.close();
   const history = JSON.parse(await readFile(path.join(config, 'jobs.json'), 'utf8')) as { jobs: { record: { status: string } }[] };
   assert.equal(history.jobs[0]!.record.status, 'done');
+});
+
+test('the default archive name the connection offers is the one the job writes (a local folder: its name, not a host)', async () => {
+  const app = await service(path.join(tmp, 'default-name'));
+  const folder = path.join(tmp, 'My clips');
+  await mkdir(folder, { recursive: true });
+  await writeFile(path.join(folder, 'a.mp4'), randomBytes(10_000));
+  const c = await app.connect({ url: folder });
+  assert.match(c.defaultArchiveName, /^My_clips_results_\d{8}_\d{4}\.zip$/);
+  const outDir = path.join(tmp, 'default-name-out');
+  const snap = await app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
+  const done = await waitForStatus(app, snap.job.id, ['done', 'failed']);
+  assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
+  const stamp = /_\d{8}_\d{4}\.zip$/;
+  assert.deepEqual(done.job.outputs.map((o) => path.basename(o.path).replace(stamp, '')), [c.defaultArchiveName.replace(stamp, '')]);
+  assert.equal((await app.getAppInfo({})).minVolumeBytes, 1024 * 1024);
+  await app.close();
 });
 
 test('both mode: the record lists the archive and counts the loose files; warnings add up without repeats', async () => {

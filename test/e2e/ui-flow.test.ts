@@ -193,6 +193,8 @@ test('pause keeps the downloads; resume finishes the same job', { skip }, async 
   await connectTo(page, slow.url);
   const outDir = path.join(tmp, 'pause-resume');
   await chooseFolder(page, outDir);
+  // The name's example is the engine's default name (its date and time are the minute's).
+  const example = /^Automatic \((.+)\)$/.exec(await page.getByLabel('Bundle name').getAttribute('placeholder') ?? '')?.[1];
   await page.getByRole('button', { name: 'Download and bundle' }).click();
   await waitForPercentAbove(page, 5);
   await snap(page, 'progress-en');
@@ -205,6 +207,9 @@ test('pause keeps the downloads; resume finishes the same job', { skip }, async 
   await page.getByRole('button', { name: 'Resume' }).click();
   await waitForDone(page);
   await assertArchiveMatches(outDir, slow, 12);
+  const zip = (await readdir(outDir)).find((f) => f.endsWith('.zip'));
+  const stamp = /_\d{8}_\d{4}\.zip$/;
+  assert.equal(zip?.replace(stamp, ''), example?.replace(stamp, ''), `archive ${zip}, example ${example}`);
   await page.close();
 });
 

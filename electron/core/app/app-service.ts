@@ -29,6 +29,7 @@ import { checkFolder, expandFolderPath } from './folder-check.ts';
 import { spaceNeeded } from '../jobs/job-preflight.ts';
 import { isHttpSource, normalizeSource } from '../sources/list-source.ts';
 import { safeRelativePath } from '../names/safe-path.ts';
+import { defaultArchiveBase } from '../bundle/archive-naming.ts';
 import { readJsonFile, serialWriter } from './json-file.ts';
 import { isActive, JobSession, savedProgress } from './job-session.ts';
 import type { JobChange } from './job-session.ts';
@@ -86,7 +87,7 @@ function toRow(item: ResultItem): ResultRow {
 /**
  * The app's floor for a volume size, above the engine's own minimum (minVolumeSize, 64 KiB):
  * the app asks for volumes in GB, and a value under 1 MiB there is a typo, not a plan. The
- * renderer's volumeBytes applies the same floor (it may import only types from the contract).
+ * renderer reads it from AppInfo to flag such a value as it is typed.
  */
 const appMinVolumeBytes = 1024 * 1024;
 
@@ -219,6 +220,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
         canBrowse: Boolean(platform.chooseFolder),
         canRememberTokens: settings.canRememberTokens,
         systemLocale: options.systemLocale ?? Intl.DateTimeFormat().resolvedOptions().locale,
+        minVolumeBytes: appMinVolumeBytes,
       };
     },
     async getSettings(): Promise<Settings> {
@@ -261,6 +263,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
         totalBytes,
         skipped: listing.skipped,
         fetchedIds: [...fetched],
+        defaultArchiveName: `${defaultArchiveBase({ url: listing.source, kind: listing.kind })}.zip`,
       };
     },
     async checkFolder({ path: folder, plan }): Promise<FolderCheck> {

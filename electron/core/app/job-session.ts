@@ -207,7 +207,7 @@ export class JobSession {
       case 'file': {
         const prev = this.files.get(event.id);
         const size = event.size ?? prev?.size ?? null;
-        const done = event.bytesDone ?? (event.state === 'verified' || event.state === 'zipped' || event.state === 'done' ? (size ?? 0) : prev?.bytesDone ?? 0);
+        const done = event.bytesDone ?? (event.state === 'verified' || event.state === 'zipped' ? (size ?? 0) : prev?.bytesDone ?? 0);
         this.files.set(event.id, {
           id: event.id,
           name: event.name,

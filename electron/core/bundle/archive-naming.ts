@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ReelpackError } from '../errors.ts';
 import { renameNoOverwrite } from '../rename-no-overwrite.ts';
-import { shouldCompress } from './compression-policy.ts';
+import { hasCompressedExtension } from './compression-policy.ts';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -13,8 +13,9 @@ export function defaultArchiveBase(source: { url: string; kind: string }, now = 
   let host = '';
   if (source.kind === 'folder') {
     host = path.basename(source.url.replace(/[\\/]+$/, ''));
-    // A single video given as the source: "take 7_results_…", not "take 7.mp4_results_…".
-    if (!shouldCompress(host)) host = host.slice(0, host.lastIndexOf('.'));
+    // A single video given as the source: "take 7_results_…", not "take 7.mp4_results_…"
+    // (a folder whose name has a dot, "batch.2024", keeps it).
+    if (hasCompressedExtension(host)) host = host.slice(0, host.lastIndexOf('.'));
   } else {
     try {
       host = new URL(source.url).hostname;

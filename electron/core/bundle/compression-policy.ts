@@ -11,10 +11,14 @@ const storedExtensions = new Set([
   'zip', '7z', 'rar', 'gz', 'tgz', 'bz2', 'xz', 'zst', 'br', 'lz4',
 ]);
 
+/** True when the name ends in an extension of already-compressed media or archives (mp4, jpg, zip…). */
+export function hasCompressedExtension(name: string): boolean {
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 && storedExtensions.has(base.slice(dot + 1).toLowerCase());
+}
+
 /** True when the entry should be DEFLATEd (text, json, srt, wav…); false for media (STORE). */
 export function shouldCompress(entryName: string): boolean {
-  const base = entryName.slice(entryName.lastIndexOf('/') + 1);
-  const dot = base.lastIndexOf('.');
-  if (dot <= 0) return true;
-  return !storedExtensions.has(base.slice(dot + 1).toLowerCase());
+  return !hasCompressedExtension(entryName);
 }

@@ -2,7 +2,8 @@
 import type { ErrorData } from '../errors.ts';
 import type { SourceKind, SkippedItem } from '../sources/source-types.ts';
 
-export type FileState = 'queued' | 'downloading' | 'retrying' | 'verified' | 'zipped' | 'done' | 'failed';
+/** A file's state: verified means downloaded, checked and saved (staged for the archive in zip mode); zipped means in an archive. */
+export type FileState = 'queued' | 'downloading' | 'retrying' | 'verified' | 'zipped' | 'failed';
 
 export interface OutputFile {
   path: string;
