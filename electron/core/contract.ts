@@ -160,7 +160,7 @@ export interface JobRecord {
   outputs: OutputFile[];
   /** Files saved loose in outDir (folder and both modes): counted, not listed, as a batch can hold 100 000. */
   looseFiles: number;
-  /** Cancelled: false when nothing was deleted because the folder's unfinished job is another source's. */
+  /** Cancelled: false when nothing was deleted (the folder's unfinished job is another source's, or another run holds it). */
   discarded?: boolean | undefined;
   error: ContractError | null;
 }

@@ -146,7 +146,7 @@ export const messagesEn = {
   pausedNote: 'Paused. Everything downloaded so far is kept.',
   cancelledNote: 'Cancelled. The downloads were deleted.',
   cancelledKeptNote: 'Cancelled. The unfinished downloads were deleted; files and archives already saved in the folder were kept.',
-  cancelledNothingNote: 'Cancelled. Nothing was deleted: the unfinished job in this folder belongs to another source.',
+  cancelledNothingNote: 'Cancelled. Nothing in the folder was deleted.',
   unknownEta: '—',
   // done
   doneTitle: 'Bundle complete',

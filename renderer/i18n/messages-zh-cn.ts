@@ -141,7 +141,7 @@ export const messagesZhCn: Record<MessageKey, string> = {
   pausedNote: '已暂停。已下载的内容都会保留。',
   cancelledNote: '已取消，下载内容已删除。',
   cancelledKeptNote: '已取消。未完成的下载已删除；已保存到文件夹中的文件和压缩包已保留。',
-  cancelledNothingNote: '已取消。未删除任何内容：此文件夹中未完成的任务属于另一个来源。',
+  cancelledNothingNote: '已取消。文件夹中的内容均未删除。',
   unknownEta: '—',
   doneTitle: '打包完成',
   doneLead: '{files} 个文件 · {size} —— 全部校验通过。',

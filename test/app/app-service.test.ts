@@ -319,6 +319,27 @@ test('cancelling a job refused because its folder holds another source\'s job le
   await app.close();
 });
 
+test('two jobs for one folder: a second start at the same moment is refused, and cancelling a stopped job cannot delete the files of the job now running there', async () => {
+  const app = await service(path.join(tmp, 'one-folder'));
+  const outDir = path.join(tmp, 'one-folder-out');
+  const c = await app.connect({ url: slow.url });
+  const starts = await Promise.allSettled([1, 2].map(() => app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false })));
+  assert.deepEqual(starts.map((s) => s.status).sort(), ['fulfilled', 'rejected']);
+  const first = (starts.find((s) => s.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<AppService['startJob']>>>).value;
+  assert.equal(((starts.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason as { code?: string }).code, 'BUSY');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await app.pauseJob({ jobId: first.job.id })).status, 'paused');
+  // A new job for the same source and folder continues the paused one's journal…
+  const second = await app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
+  await new Promise((r) => setTimeout(r, 200));
+  // …so cancelling the paused one now would delete the running one's downloads.
+  const refused = await dispatchCommand(app, 'cancelJob', { jobId: first.job.id });
+  assert.equal(!refused.ok && refused.error.code, 'BUSY');
+  const done = await waitForStatus(app, second.job.id, ['done', 'failed']);
+  assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
+  await app.close();
+});
+
 test('a resumed job starts from the bytes it kept, not from the files it finished', async () => {
   const big = await startDemoServer({ count: 3, size: 2 * 1024 * 1024, rateBytesPerSec: 512 * 1024 });
   try {

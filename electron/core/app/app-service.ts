@@ -341,11 +341,12 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
         args: { source: args.source, outDir: check.path, mode: args.mode, zipName, volumeSize: args.volumeSize, selectIds: args.selectIds, onlyNew: Boolean(args.onlyNew) },
       };
       // A finished or abandoned job record for the same folder is replaced by the new one.
+      // No await from the busyIn check to here: a second start at the same time finds this one.
       stored.set(entry.record.id, entry);
-      await settings.setLastFolder(check.path);
-      emit('settings', settings.get());
       const session = sessionFor(entry, queued);
       session.start();
+      await settings.setLastFolder(check.path);
+      emit('settings', settings.get());
       return session.snapshot();
     },
     async pauseJob({ jobId }): Promise<JobRecord> {
@@ -365,6 +366,10 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     async cancelJob({ jobId }): Promise<JobRecord> {
       const session = getSession(jobId);
       if (session.record.status === 'done') throw new ContractFailure('BAD_ARGUMENT', 'the job is finished');
+      // A stopped job whose folder another job now works in (it resumed the same journal): its
+      // files are that job's now. (discardJob's lock refuses it too; this says why.)
+      const other = busyIn(session.record.outDir);
+      if (other && other !== session) throw new ContractFailure('BUSY', `another job is running in ${session.record.outDir}; cancel that one instead`);
       await session.cancel();
       return session.snapshot().job;
     },
@@ -374,6 +379,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       if (session.record.status !== 'failed' && session.record.status !== 'done') {
         throw new ContractFailure('BAD_ARGUMENT', 'only a finished job can retry its failed files');
       }
+      if (busyIn(session.record.outDir)) throw new ContractFailure('BUSY', `a job is already running in ${session.record.outDir}`);
       const entry = stored.get(session.record.id);
       if (entry && bundleWithout !== undefined) entry.args.allowPartial = bundleWithout;
       // The journal keeps every verified file: running the job again fetches only what failed.

@@ -1,5 +1,6 @@
 // One reelpack run per destination: a lock file with the owner's pid. A lock whose owner
-// is gone (crash, kill -9) is taken over.
+// is gone (crash, kill -9) is taken over. The app runs every job in one process, so the pid
+// alone cannot tell its jobs apart: locks this process holds are also kept in `heldHere`.
 import { hostname } from 'node:os';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,32 +15,61 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Lock files this process holds now (a lock file with our pid that is not here is a stale one from a reused pid). */
+const heldHere = new Set<string>();
+
 export async function acquireJobLock(stateDir: string, outDir: string): Promise<() => Promise<void>> {
   const path = join(stateDir, 'lock');
-  for (let tries = 0; tries < 3; tries++) {
-    try {
-      const file = await open(path, 'wx');
-      await file.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-      await file.close();
-      return async () => {
-        await unlink(path).catch(() => {});
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  // Checked and claimed before any await: two jobs of this process starting at once cannot both pass.
+  if (heldHere.has(path)) throw new ReelpackError('LOCKED', `another job is already working in ${outDir}; wait for it, or pause or cancel it first`);
+  heldHere.add(path);
+  try {
+    for (let tries = 0; tries < 3; tries++) {
+      if (await createLockFile(path)) {
+        return async () => {
+          await unlink(path).catch(() => {});
+          heldHere.delete(path);
+        };
+      }
+      await refuseLiveOwner(path, outDir);
+      await unlink(path).catch(() => {});
     }
-    let owner: { pid?: number; host?: string } = {};
-    try {
-      owner = JSON.parse(await readFile(path, 'utf8')) as typeof owner;
-    } catch {
-      // unreadable: a crash between create and write; treat as stale
-    }
-    if (owner.pid && owner.host === hostname() && owner.pid !== process.pid && alive(owner.pid)) {
-      throw new ReelpackError('LOCKED', `another reelpack (pid ${owner.pid}) is already working in ${outDir}; wait for it or stop it first`);
-    }
-    if (owner.pid && owner.host && owner.host !== hostname()) {
-      throw new ReelpackError('LOCKED', `${outDir} is in use by reelpack on ${owner.host} (pid ${owner.pid}); delete ${path} if that run is gone`);
-    }
-    await unlink(path).catch(() => {});
+    throw new ReelpackError('LOCKED', `could not lock ${outDir}`);
+  } catch (error) {
+    heldHere.delete(path);
+    throw error;
   }
-  throw new ReelpackError('LOCKED', `could not lock ${outDir}`);
+}
+
+/** Creates the lock file; false if one exists already. */
+async function createLockFile(path: string): Promise<boolean> {
+  try {
+    const file = await open(path, 'wx');
+    try {
+      await file.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+    } finally {
+      await file.close();
+    }
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  }
+}
+
+/** Throws LOCKED if the existing lock's owner is another live process (here or on another host); returns if it is stale. */
+async function refuseLiveOwner(path: string, outDir: string): Promise<void> {
+  let owner: { pid?: number; host?: string } = {};
+  try {
+    owner = JSON.parse(await readFile(path, 'utf8')) as typeof owner;
+  } catch {
+    // unreadable: a crash between create and write; treat as stale
+  }
+  // Our own pid on a lock not in heldHere: an earlier process that had the same pid (a reboot).
+  if (owner.pid && owner.host === hostname() && owner.pid !== process.pid && alive(owner.pid)) {
+    throw new ReelpackError('LOCKED', `another reelpack (pid ${owner.pid}) is already working in ${outDir}; wait for it or stop it first`);
+  }
+  if (owner.pid && owner.host && owner.host !== hostname()) {
+    throw new ReelpackError('LOCKED', `${outDir} is in use by reelpack on ${owner.host} (pid ${owner.pid}); delete ${path} if that run is gone`);
+  }
 }

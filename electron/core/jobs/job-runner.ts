@@ -2,7 +2,7 @@
 // file to the output sink, finish, clean up. Crash-safe: run the same job again after any
 // interruption and it continues from the journal and the .part files.
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
-import { mkdir, rename, stat, truncate, unlink } from 'node:fs/promises';
+import { mkdir, rename, rmdir, stat, truncate, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { syncFile } from '../fs-sync.ts';
@@ -101,14 +101,26 @@ export async function readJobState(outDir: string): Promise<SavedJob | null> {
  * Cancel for good: drop the staging and journal of a destination's job, if it is the job of
  * `source`. A job of another source there is someone else's work: it is never deleted (a
  * start refused with JOB_MISMATCH, then cancelled, once deleted the job it was refused for).
- * Returns false when it left such a job alone.
+ * Returns false when it left such a job alone. A run working there now (another job of the
+ * app, or a CLI) holds the lock: LOCKED, and nothing is deleted under it.
  */
 export async function discardJob(outDir: string, source: string): Promise<boolean> {
   const stateDir = stateDirOf(outDir);
-  const saved = await readJournal(stateDir); // a journal it cannot read (another version) stays too: it throws
-  if (saved && saved.header.source !== normalizeSource(source)) return false;
-  await removeJobState(stateDir);
-  return true;
+  let release: () => Promise<void>;
+  try {
+    release = await acquireJobLock(stateDir, resolve(outDir));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true; // no job state there at all
+    throw error;
+  }
+  try {
+    const saved = await readJournal(stateDir); // a journal it cannot read (another version) stays too: it throws
+    if (saved && saved.header.source !== normalizeSource(source)) return false;
+    await removeJobState(stateDir);
+    return true;
+  } finally {
+    await release();
+  }
 }
 
 /** A file's record of its failed attempts in this run. */
@@ -213,6 +225,9 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     await rt?.journal.close().catch(() => {});
     await http.close();
     await release?.();
+    // A run that stopped before it had a journal (the listing failed, or was cancelled) leaves
+    // no empty .reelpack behind; rmdir leaves a folder with anything in it alone.
+    await rmdir(stateDir).catch(() => {});
   }
 }
 

@@ -1,0 +1,83 @@
+// The one-run-per-folder lock, within one process (the app runs every job in one) and across
+// processes (a lock left by a process that is gone is taken over).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { acquireJobLock } from '../../../electron/core/jobs/job-lock.ts';
+import { discardJob, runJob } from '../../../electron/core/jobs/job-runner.ts';
+import { startDemoServer } from '../../servers/demo-server.ts';
+import { tempDir } from '../../helpers/servers.ts';
+
+test('a second job of the same process is refused a folder that one of its jobs works in, even when both start at once', async () => {
+  const dir = await tempDir();
+  try {
+    const stateDir = join(dir.path, '.reelpack');
+    await mkdir(stateDir);
+    const both = await Promise.allSettled([acquireJobLock(stateDir, dir.path), acquireJobLock(stateDir, dir.path)]);
+    const granted = both.filter((r) => r.status === 'fulfilled');
+    const refused = both.filter((r) => r.status === 'rejected');
+    assert.equal(granted.length, 1);
+    assert.equal(refused.length, 1);
+    assert.match(String((refused[0] as PromiseRejectedResult).reason.message), /another job is already working in/);
+    assert.equal((refused[0] as PromiseRejectedResult).reason.code, 'LOCKED');
+    await (granted[0] as PromiseFulfilledResult<() => Promise<void>>).value();
+    const again = await acquireJobLock(stateDir, dir.path); // free once released
+    await again();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a lock file with this process\'s pid that this process does not hold (a reused pid) is stale and taken over', async () => {
+  const dir = await tempDir();
+  try {
+    const stateDir = join(dir.path, '.reelpack');
+    await mkdir(stateDir);
+    await writeFile(join(stateDir, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: '2020-01-01T00:00:00Z' }));
+    const release = await acquireJobLock(stateDir, dir.path);
+    await release();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('two runs of one job in one process: the second is refused, and a discard cannot delete the state under the first', async () => {
+  const demo = await startDemoServer({ count: 4, size: 400_000, rateBytesPerSec: 800_000 });
+  const dir = await tempDir();
+  try {
+    const out = join(dir.path, 'out');
+    const options = { source: demo.url, outDir: out, mode: 'zip' as const, concurrency: 2, stallTimeoutMs: 10_000, retries: 1, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
+    let discardWhileRunning: Promise<unknown> | undefined;
+    let second: ReturnType<typeof runJob> | undefined;
+    const first = runJob(options, (e) => {
+      if (e.type === 'progress' && e.bytesDone > 0 && !second) {
+        second = runJob(options, () => {});
+        discardWhileRunning = discardJob(out, demo.url).then(() => 'discarded', (error: { code?: string }) => error.code);
+      }
+    });
+    const [a, b] = [await first, await second!];
+    assert.equal(a.ok, true, JSON.stringify(a));
+    assert.equal(b.ok, false);
+    assert.equal(b.error?.code, 'LOCKED', JSON.stringify(b));
+    assert.equal(await discardWhileRunning, 'LOCKED');
+    assert.ok(!existsSync(join(out, '.reelpack')), 'the first run finished and cleaned up after itself');
+  } finally {
+    await demo.close();
+    await dir.remove();
+  }
+});
+
+test('a run whose listing fails leaves no empty .reelpack folder behind', async () => {
+  const dir = await tempDir();
+  try {
+    const out = join(dir.path, 'out');
+    const summary = await runJob({ source: join(dir.path, 'no-such-list.txt'), outDir: out, mode: 'zip', concurrency: 2, stallTimeoutMs: 10_000, retries: 0, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') }, () => {});
+    assert.equal(summary.ok, false);
+    assert.ok(!existsSync(join(out, '.reelpack')));
+  } finally {
+    await dir.remove();
+  }
+});
