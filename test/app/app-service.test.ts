@@ -340,6 +340,31 @@ test('two jobs for one folder: a second start at the same moment is refused, and
   await app.close();
 });
 
+test('Pause or Cancel pressed while a finished job closes is too late: it is done, not paused (Resume would fetch it all again) nor cancelled', async () => {
+  for (const action of ['pauseJob', 'cancelJob'] as const) {
+    const app = await service(path.join(tmp, `late-${action}`), [], { eventThrottleMs: 1 }); // every change seen
+    const c = await app.connect({ url: demo.url });
+    let pressed = false;
+    const settled = new Promise<Events['job']>((resolve) => app.subscribe((name, payload) => {
+      const change = payload as Events['job'];
+      if (name !== 'job') return;
+      // The archive is reported once it is renamed into place: the job has finished its work.
+      if (!pressed && change.job.outputs.length > 0 && change.job.status === 'running') {
+        pressed = true;
+        void app[action]({ jobId: change.job.id });
+      }
+      if (['paused', 'done', 'failed', 'cancelled'].includes(change.job.status)) resolve(change);
+    }));
+    const outDir = path.join(tmp, `late-${action}-out`);
+    await app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
+    const end = await settled;
+    assert.ok(pressed, `${action} was pressed before the end`);
+    assert.equal(end.job.status, 'done', `${action}: ${end.job.status}`);
+    assert.equal((await readdir(outDir)).filter((f) => f.endsWith('.zip')).length, 1);
+    await app.close();
+  }
+});
+
 test('a resumed job starts from the bytes it kept, not from the files it finished', async () => {
   const big = await startDemoServer({ count: 3, size: 2 * 1024 * 1024, rateBytesPerSec: 512 * 1024 });
   try {

@@ -126,18 +126,21 @@ export class JobSession {
     // Nothing downloads once the run is over (paused, failed, cancelled): a row left
     // "downloading 33%" would claim otherwise. Its bytes stay counted and are kept on disk.
     this.requeue(['retrying', 'downloading']);
+    // Finished without the files that failed (allowPartial, "Bundle without them"): done, and
+    // the record keeps how many were left out (failedCount) for the Done screen to say so.
+    const finishedWithout = summary !== null && !summary.ok && !summary.error && summary.outputs.length > 0 && allowPartial;
+    const finished = summary !== null && (summary.ok || finishedWithout);
+    // A pause or cancel that came while the finished job was closing is too late: it is done
+    // (as paused, Resume would list and download the whole batch again).
     const stopping = this.record.status;
-    if (stopping === 'pausing') return this.setStatus('paused');
-    if (stopping === 'cancelling') return this.discard();
+    if (!finished && stopping === 'pausing') return this.setStatus('paused');
+    if (!finished && stopping === 'cancelling') return this.discard();
     if (error) {
       this.record.error = toContractError(error);
       return this.setStatus('failed');
     }
-    // Finished without the files that failed (allowPartial, "Bundle without them"): done, and
-    // the record keeps how many were left out (failedCount) for the Done screen to say so.
-    const finishedWithout = summary !== null && !summary.ok && !summary.error && summary.outputs.length > 0 && allowPartial;
-    if (summary && !summary.ok && !finishedWithout) {
-      this.record.error = summary.error ?? null;
+    if (!finished) {
+      this.record.error = summary?.error ?? null;
       return this.setStatus('failed');
     }
     this.setStatus('done');

@@ -44,8 +44,9 @@ export class ProgressTracker {
     const previous = this.samples.at(-1);
     if (!previous || previous.bytes !== this.networkBytes) this.lastChangeAt = now;
     this.samples.push({ at: now, bytes: this.networkBytes });
-    if (now - this.lastChangeAt >= stalledAfterMs) return 0;
+    // Trimmed before anything returns: a 10-minute outage must not pile up 2 400 samples.
     while (this.samples.length > 2 && now - this.samples[0]!.at > speedWindowMs) this.samples.shift();
+    if (now - this.lastChangeAt >= stalledAfterMs) return 0;
     const first = this.samples[0]!;
     const elapsed = (now - first.at) / 1000;
     return elapsed > 0.2 ? (this.networkBytes - first.bytes) / elapsed : 0;
