@@ -1,7 +1,8 @@
 // Crash-safe record of finished volumes, so a run after a crash (kill -9, power loss) keeps
 // them and rebuilds only the unfinished one. Written atomically: temp file, fsync, rename,
-// fsync of the folder. A volume is recorded only after its archive is renamed and fsynced,
-// and its staged files are released only after that record is durable.
+// fsync of the folder. A volume is recorded once its .part is written, verified and fsynced,
+// just before the rename (a crash between the two leaves a .part the next run renames), and
+// its staged files are released only after the rename is durable.
 // Each volume's file list is written once, to a file of its own: with the lists inline, every
 // volume rewrote (and fsynced) the lists of all volumes before it, quadratic in the volumes
 // (estimated, not run: 100 000 files in 1 250 volumes would write ~13 GB of JSON per job).
@@ -38,11 +39,20 @@ export interface BundleState {
 /** A finished volume as bundle-state.json holds it: its file list is in `filesFile`. */
 type StoredVolume = Omit<FinishedVolume, 'files'> & { files?: FinishedVolume['files']; filesFile?: string };
 
-/** Volumes whose file list is already on disk (loaded, or saved by this process). */
-const listsOnDisk = new WeakSet<FinishedVolume>();
+/**
+ * The file holding each volume's list, for volumes whose list is already on disk (loaded, or
+ * saved by this process). Kept with the volume, never derived from its position: when a
+ * finished volume is dropped (missing on resume), the ones after it move up in the array, and a
+ * name from the position made them point at their neighbours' lists.
+ */
+const listFiles = new WeakMap<FinishedVolume, string>();
 
-function filesFileName(index: number): string {
-  return `bundle-volume-${index + 1}.json`;
+/** A list file name not used by any other volume: named after the volume's number. */
+function newListFileName(volume: FinishedVolume, taken: ReadonlySet<string>): string {
+  const stem = `bundle-volume-${volume.volume ?? 1}`;
+  let name = `${stem}.json`;
+  for (let k = 2; taken.has(name); k++) name = `${stem}-${k}.json`;
+  return name;
 }
 
 export async function loadBundleState(stateDir: string): Promise<BundleState | null> {
@@ -60,7 +70,7 @@ export async function loadBundleState(stateDir: string): Promise<BundleState | n
     if (!files && !filesFile) throw new Error(`bundle state in ${stateDir} has no file list for ${volume.fileName}`);
     const list = files ?? (JSON.parse(await fs.readFile(path.join(stateDir, filesFile!), 'utf8')) as FinishedVolume['files']);
     const loaded = { ...volume, files: list };
-    if (!files) listsOnDisk.add(loaded);
+    if (filesFile) listFiles.set(loaded, filesFile);
     volumes.push(loaded);
   }
   return { ...stored, version: 2, volumes };
@@ -69,12 +79,15 @@ export async function loadBundleState(stateDir: string): Promise<BundleState | n
 export async function saveBundleState(stateDir: string, state: BundleState): Promise<void> {
   await fs.mkdir(stateDir, { recursive: true });
   const volumes: StoredVolume[] = [];
-  for (const [index, finished] of state.volumes.entries()) {
+  const taken = new Set(state.volumes.map((v) => listFiles.get(v)).filter((name) => name !== undefined));
+  for (const finished of state.volumes) {
     const { files, ...volume } = finished;
-    const filesFile = filesFileName(index);
-    if (!listsOnDisk.has(finished)) {
+    let filesFile = listFiles.get(finished);
+    if (filesFile === undefined) {
+      filesFile = newListFileName(finished, taken);
+      taken.add(filesFile);
       await replaceFileDurably(path.join(stateDir, filesFile), JSON.stringify(files));
-      listsOnDisk.add(finished);
+      listFiles.set(finished, filesFile);
     }
     volumes.push({ ...volume, filesFile });
   }

@@ -66,3 +66,24 @@ test('a state that names no file list for a volume is refused with a message nam
     await dir.remove();
   }
 });
+
+test('a dropped volume does not shift the others onto their neighbours\' file lists', async () => {
+  const temp = await tempDir();
+  const dir = temp.path;
+  try {
+    const state: BundleState = { version: 2, dir, base: 'set', volumeSize: 1 << 20, volumes: [] };
+    for (const n of [1, 2, 3]) {
+      state.volumes.push(volume(n, 1));
+      await saveBundleState(dir, state);
+    }
+    // A later run: part 1 is missing, so it is dropped; part 4 is finished and recorded.
+    const loaded = (await loadBundleState(dir))!;
+    loaded.volumes = loaded.volumes.filter((v) => v.volume !== 1);
+    loaded.volumes.push(volume(4, 1));
+    await saveBundleState(dir, loaded);
+    const again = (await loadBundleState(dir))!;
+    assert.deepEqual(again.volumes.map((v) => [v.fileName, v.files.map((f) => f.id)]), [['set.part2.zip', ['v2-0']], ['set.part3.zip', ['v3-0']], ['set.part4.zip', ['v4-0']]]);
+  } finally {
+    await temp.remove();
+  }
+});
