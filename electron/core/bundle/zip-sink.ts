@@ -259,7 +259,7 @@ class ZipSink implements OutputSink {
         kept.push(volume);
         continue;
       }
-      this.warn(`finished archive missing or changed, its files are zipped again: ${volume.fileName}`);
+      this.warn(`finished archive missing or changed, its files go into the archive again (downloaded again where their copies were released): ${volume.fileName}`);
     }
     return kept;
   }
@@ -272,6 +272,10 @@ class ZipSink implements OutputSink {
         await fs.rm(path.join(this.state.dir, name), { force: true });
       }
     }
+  }
+
+  holds(id: string, sha256: string): boolean {
+    return this.held.get(id) === sha256;
   }
 
   private async place(file: VerifiedFile): Promise<void> {

@@ -306,6 +306,18 @@ async function createArchiveSink(options: JobOptions, state: JobState, outDir: s
   );
 }
 
+/**
+ * Whether the archive still needs a file done by an earlier run whose bytes are gone: its
+ * staged copy was released into a finished volume that is now missing, or the loose file it is
+ * read from (both mode) was moved, or a power cut lost the staged file's name. Without this
+ * the archive failed on it on every run, and nothing ever downloaded it again.
+ */
+async function copyGone(rt: Runtime, file: VerifiedFile, done: DoneFact): Promise<boolean> {
+  if (!rt.sink || rt.sink.holds?.(file.id, done.sha256)) return false;
+  const readFrom = rt.state.header.mode !== 'zip' && done.finalPath ? join(resolve(rt.options.outDir), done.finalPath) : file.path;
+  return !(await stat(readFrom).then(() => true, () => false));
+}
+
 /** Puts a verified file where it belongs: loose into the folder (folder/both), then into the archive (zip/both). */
 async function deliver(rt: Runtime, file: VerifiedFile, done: DoneFact): Promise<void> {
   let delivered = file;
@@ -331,10 +343,17 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   for (const item of state.items) {
     const done = state.done.get(item.i);
     if (!done) continue;
+    const file = verifiedFile(rt, item, done);
+    if (await copyGone(rt, file, done)) {
+      state.done.delete(item.i);
+      await rt.journal.append({ t: 'redo', i: item.i });
+      emit({ type: 'warning', message: `${item.safePath}: the copy saved earlier is gone before its archive was built (a finished archive holding it was deleted or moved, or the file was); downloading it again` });
+      continue;
+    }
     tracker.addBytes(done.size, false);
     learnSize(rt, item, done.size);
     tracker.filesDone++;
-    await deliver(rt, verifiedFile(rt, item, done), done);
+    await deliver(rt, file, done);
   }
   // Bytes an earlier run kept in part files count as done at once: a resumed job must not show
   // less than it had when it stopped. Settled when each file completes (worker()).

@@ -51,6 +51,8 @@ type Fact =
   /** A segmented download's ranges; null when the file fell back to one stream. */
   | { t: 'segments'; i: number; plan: SegmentPlan | null }
   | DoneFact
+  /** A file done earlier whose bytes are gone before its archive was built: it is downloaded again. */
+  | { t: 'redo'; i: number }
   | { t: 'failed'; i: number; reason: string };
 
 export interface JobState {
@@ -112,6 +114,9 @@ export async function readJournal(stateDir: string): Promise<JobState | null> {
       case 'done':
         state.done.set(fact.i, fact);
         state.failed.delete(fact.i);
+        break;
+      case 'redo':
+        state.done.delete(fact.i);
         break;
       case 'failed':
         state.failed.set(fact.i, fact.reason);

@@ -44,6 +44,8 @@ export interface OutputSink {
    * Called again for the same file when a job resumes: a sink skips what it already holds.
    */
   add(file: VerifiedFile): Promise<void>;
+  /** Whether a finished output already holds this file (these bytes): add() will not read it again. */
+  holds?(id: string, sha256: string): boolean;
   /** All files added: complete the outputs and report them. */
   finish(result: { failed: FailedFile[] }): Promise<OutputFile[]>;
   /** Stop now (cancel or fatal error), keeping whatever lets a later run resume. */

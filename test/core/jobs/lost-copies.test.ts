@@ -1,0 +1,73 @@
+// A file done by an earlier run whose bytes are gone before its archive is built (a finished
+// volume the user deleted or moved, a loose file moved in both mode) is downloaded again,
+// instead of failing the archive on every run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runJob } from '../../../electron/core/jobs/job-runner.ts';
+import type { JobOptions } from '../../../electron/core/jobs/job-runner.ts';
+import type { JobEvent } from '../../../electron/core/jobs/job-events.ts';
+import { startDemoServer } from '../../servers/demo-server.ts';
+import { tempDir } from '../../helpers/servers.ts';
+import { checkWithAllReaders, readWithYauzl } from '../bundle/bundle-test-kit.ts';
+
+async function withBrokenLastFile(run: (demo: Awaited<ReturnType<typeof startDemoServer>>, fix: () => void) => Promise<void>): Promise<void> {
+  let broken = true;
+  // The last result answers 404 on the first run, so that run stops before the last archive;
+  // paced, so that the archive keeps up and finishes volumes while files still download.
+  const demo = await startDemoServer({ count: 8, size: 300 * 1024, rateBytesPerSec: 2_000_000, faults: (_req, file) => (broken && file?.name === 'result_0008.mp4' ? { kind: 'status', status: 404 } : undefined) });
+  try {
+    await run(demo, () => (broken = false));
+  } finally {
+    await demo.close();
+  }
+}
+
+test('a finished volume deleted before the job finishes: a rerun downloads its files again and completes the set', async () => {
+  await withBrokenLastFile(async (demo, fix) => {
+    const dir = await tempDir();
+    try {
+      const out = join(dir.path, 'out');
+      const options: JobOptions = { source: demo.url, outDir: out, mode: 'zip', zipName: 'set', volumeSize: 1024 * 1024, concurrency: 1, stallTimeoutMs: 5000, retries: 0, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
+      const first = await runJob(options, () => {});
+      assert.equal(first.ok, false);
+      assert.ok((await readdir(out)).includes('set.part1.zip'), `the first run finished a volume: ${(await readdir(out)).join(', ')}`);
+      await rm(join(out, 'set.part1.zip')); // the user moved it off a full disk
+      fix();
+      const warnings: string[] = [];
+      const second = await runJob(options, (e: JobEvent) => void (e.type === 'warning' && warnings.push(e.message)));
+      assert.equal(second.ok, true, JSON.stringify(second));
+      assert.ok(warnings.some((w) => /the copy saved earlier is gone .*downloading it again/.test(w)), warnings.join('\n'));
+      // Every file is in the set again, byte for byte.
+      const volumes = (await readdir(out)).filter((f) => /^set\.part\d+\.zip$/.test(f)).sort();
+      assert.deepEqual(second.outputs.map((o) => o.path.split('/').pop()).sort(), volumes, 'every volume is reported');
+      const names = new Map<string, string>();
+      for (const volume of volumes) for (const [name, entry] of await readWithYauzl(join(out, volume))) if (name.endsWith('.mp4')) names.set(name, entry.sha256);
+      assert.deepEqual([...names.keys()].sort(), demo.files.map((f) => f.name).sort());
+      for (const file of demo.files) assert.equal(names.get(file.name), file.sha256, file.name);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
+test('both mode: a loose file moved away before the archive is built is downloaded again, and the archive is whole', async () => {
+  await withBrokenLastFile(async (demo, fix) => {
+    const dir = await tempDir();
+    try {
+      const out = join(dir.path, 'out');
+      const options: JobOptions = { source: demo.url, outDir: out, mode: 'both', zipName: 'all', concurrency: 2, stallTimeoutMs: 5000, retries: 0, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
+      const first = await runJob(options, () => {});
+      assert.equal(first.ok, false);
+      await rename(join(out, 'result_0002.mp4'), join(dir.path, 'moved.mp4'));
+      fix();
+      const second = await runJob(options, () => {});
+      assert.equal(second.ok, true, JSON.stringify(second));
+      await checkWithAllReaders(join(out, 'all.zip'), demo.files.map((f) => ({ name: f.name, size: f.data.length, sha256: f.sha256 })));
+      assert.ok((await readdir(out)).includes('result_0002.mp4'), 'the loose copy is back');
+    } finally {
+      await dir.remove();
+    }
+  });
+});
