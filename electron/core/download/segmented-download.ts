@@ -73,7 +73,10 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
   const size = target.expectedSize;
   if (size === undefined) throw new SegmentsUnsupportedError(target.url, 'size unknown');
   const existing = await stat(target.partPath).then((s) => s.size, () => -1);
-  const resumable = ctx.saved && existing === size && ctx.saved.ranges.every((r) => r.end < size);
+  // Ranges fetched under no validator cannot be trusted after a stop (the file may have been
+  // regenerated at the same size): start over, as downloadAttempt does for a single stream.
+  const validated = Boolean(ctx.saved?.validator.etag || ctx.saved?.validator.lastModified);
+  const resumable = ctx.saved && validated && existing === size && ctx.saved.ranges.every((r) => r.end < size);
   // A new plan is one range; it is split later if that connection is slow (adaptive).
   const plan: SegmentPlan = resumable ? structuredClone(ctx.saved!) : { validator: {}, ranges: size > 0 ? [{ start: 0, end: size - 1, pos: 0 }] : [] };
   const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT);

@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runJob } from '../../../electron/core/jobs/job-runner.ts';
@@ -152,6 +154,53 @@ test('a server that ignores Range falls back to one stream and still delivers th
     assert.ok(events.some((e) => e.type === 'warning' && /one stream/.test(e.message)));
   } finally {
     await demo.close();
+    await dir.remove();
+  }
+});
+
+test('a server that sends no validator: a stopped segmented download starts over, never splicing the file regenerated since', async () => {
+  let body = Buffer.alloc(size, 0x41);
+  // Ranges, but no ETag and no Last-Modified; paced so that the first run is stopped mid-way.
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/api/results')) {
+      // A listing with the size (segments need it) and no sha256 (that would catch a splice).
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: [{ id: 'clip', name: 'clip.mp4', url: '/clip.mp4', size }], page: 1, page_size: 20, total: 1 }));
+      return;
+    }
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    const [start, end] = m ? [Number(m[1]), Math.min(Number(m[2]), size - 1)] : [0, size - 1];
+    res.writeHead(m ? 206 : 200, { 'content-type': 'video/mp4', 'accept-ranges': 'bytes', 'content-length': end - start + 1, ...(m ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}) });
+    const slice = body.subarray(start, end + 1);
+    let at = 0;
+    const timer = setInterval(() => {
+      if (at >= slice.length || res.destroyed) {
+        clearInterval(timer);
+        res.end();
+        return;
+      }
+      res.write(slice.subarray(at, at + 64 * 1024));
+      at += 64 * 1024;
+    }, 20);
+    res.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dir = await tempDir();
+  try {
+    const source = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const stop = new AbortController();
+    const first = runJob(options(source, dir.path), (e) => {
+      if (e.type === 'progress' && e.bytesDone > size / 3) stop.abort();
+    }, stop.signal);
+    assert.equal((await first).error?.code, 'CANCELLED');
+    body = Buffer.alloc(size, 0x42); // regenerated at the same size
+    const plan = (await readJournal(join(dir.path, 'out', '.reelpack')))?.segments.get(0);
+    assert.ok(plan && plan.ranges.some((r) => r.pos > r.start), `a segmented plan with progress was saved: ${JSON.stringify(plan)}`);
+    const second = await runJob(options(source, dir.path), () => {});
+    assert.equal(second.ok, true, JSON.stringify(second));
+    const got = await readFile(join(dir.path, 'out', 'clip.mp4'));
+    assert.ok(got.equals(body), `${got.indexOf(0x41) === -1 ? 'new' : 'spliced'} bytes`);
+  } finally {
+    server.close();
     await dir.remove();
   }
 });
