@@ -365,6 +365,20 @@ test('Pause or Cancel pressed while a finished job closes is too late: it is don
   }
 });
 
+test('a volume finished before a cancel is kept and reported, so the screen can say what stayed', async () => {
+  const app = await service(path.join(tmp, 'cancel-volumes'));
+  const outDir = path.join(tmp, 'cancel-volumes-out');
+  const c = await app.connect({ url: slow.url });
+  const snap = await app.startJob({ source: c.source, outDir, mode: 'zip', zipName: 'set', volumeSize: 1024 * 1024, onlyNew: false });
+  while ((await app.getJob({ jobId: snap.job.id })).job.outputs.length === 0) await new Promise((r) => setTimeout(r, 50));
+  const cancelled = await app.cancelJob({ jobId: snap.job.id });
+  assert.equal(cancelled.status, 'cancelled');
+  assert.equal(cancelled.discarded, true);
+  assert.deepEqual(cancelled.outputs.map((o) => path.basename(o.path)), ['set.part1.zip']);
+  assert.ok((await readdir(outDir)).includes('set.part1.zip'), 'the finished volume stays');
+  await app.close();
+});
+
 test('a resumed job starts from the bytes it kept, not from the files it finished', async () => {
   const big = await startDemoServer({ count: 3, size: 2 * 1024 * 1024, rateBytesPerSec: 512 * 1024 });
   try {

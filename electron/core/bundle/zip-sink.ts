@@ -86,6 +86,8 @@ class ZipSink implements OutputSink {
   private readonly names = new Map<string, string>();
   /** Files in finished volumes: id → SHA-256. */
   private readonly held = new Map<string, string>();
+  /** Archives already reported with an 'output' event (see report). */
+  private readonly reported = new Set<string>();
   private readonly accepted = new Set<string>();
   private bytesBefore = 0;
   private entriesBefore = 0;
@@ -134,8 +136,19 @@ class ZipSink implements OutputSink {
       await saveBundleState(this.ctx.stateDir, this.state);
     }
     await this.client?.shutdown();
-    for (const output of this.state.outputs) this.ctx.emit({ type: 'output', ...output });
+    for (const output of this.state.outputs) this.report(output);
     return this.state.outputs;
+  }
+
+  /**
+   * Reports an archive once: each volume as soon as it is in place (a job that stops later,
+   * cancelled or with failed files, still leaves it, and the user is told), and at the end
+   * the ones finished by an earlier run.
+   */
+  private report(output: OutputFile): void {
+    if (this.reported.has(output.path)) return;
+    this.reported.add(output.path);
+    this.ctx.emit({ type: 'output', ...output });
   }
 
   expectMore(bytes: number): void {
@@ -400,6 +413,7 @@ class ZipSink implements OutputSink {
     await renameArchive(volume.partPath, finalPath);
     await syncDir(this.state.dir);
     this.current = null;
+    this.report({ path: finalPath, size, sha256 });
     for (const file of files) this.held.set(file.id, file.sha256);
     this.bytesBefore += volume.plan.bytes;
     this.entriesBefore += files.length;

@@ -377,7 +377,12 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   // A cancel that came while getting ready (or delivering earlier files) closes it at once.
   if (rt.signal.aborted) queue.close();
   else rt.signal.addEventListener('abort', () => queue.close(), { once: true });
-  const workers = Array.from({ length: Math.max(1, rt.options.concurrency) }, () => worker(rt, queue));
+  // A worker that throws (the journal cannot be written: disk full, I/O error) stops the whole
+  // job; the others must not keep downloading after runJob has given up and released the lock.
+  const workers = Array.from({ length: Math.max(1, rt.options.concurrency) }, () => worker(rt, queue).catch((error: unknown) => {
+    rt.fatal ??= toReelpackError(error);
+    rt.stop.abort();
+  }));
   await Promise.all(workers);
   await Promise.all(rt.commits);
   tracker.stop();
