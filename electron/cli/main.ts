@@ -43,7 +43,7 @@ function fail(error: unknown, json: boolean): never {
   const err = toReelpackError(error);
   if (json) process.stdout.write(JSON.stringify({ type: 'summary', ok: false, files: 0, bytes: 0, networkBytes: 0, failed: [], outputs: [], error: err.toData() }) + '\n');
   process.stderr.write(`reelpack: ${err.message}\n`);
-  process.exit(exitCodeFor(err.code === 'INTERNAL' ? 'INTERNAL' : err.code));
+  process.exit(exitCodeFor(err.code));
 }
 
 interface FetchFlags {

@@ -61,8 +61,7 @@ export interface AppServiceOptions {
 
 export interface AppService extends ContractHandlers {
   subscribe(listener: EventListener): () => void;
-  /** Jobs that are downloading right now (for quit confirmation, power blocker, taskbar). */
-  /** Jobs running now, with their progress (not their file rows: this runs on every job event). */
+  /** Jobs running now, with their progress, for quit confirmation, power blocker and taskbar (not their file rows: this runs on every job event). */
   activeJobs(): { jobId: string; progress: JobProgress }[];
   /** Pauses every running job (their journals keep them resumable) and stops. */
   close(): Promise<void>;

@@ -205,7 +205,6 @@ export class JobSession {
         this.record.filesTotal = event.files;
         this.record.bytesTotal = event.bytes;
         this.progress = { ...this.progress, filesTotal: event.files, bytesTotal: event.bytes, sizesKnown: event.unsizedFiles === 0 };
-        for (const s of event.skipped) this.warnings.push(`${s.name}: ${s.reason}`);
         break;
       case 'file': {
         const prev = this.files.get(event.id);

@@ -22,7 +22,7 @@ export async function placeLooseFile(outDir: string, file: VerifiedFile): Promis
     const target = join(outDir, relative);
     const existing = await stat(target).catch(() => null);
     if (existing) {
-      // The same bytes already there (an earlier run): keep it, drop the staged copy.
+      // The same bytes already there (an earlier run): use it; the staged copy goes with the job's state.
       if (existing.isFile() && existing.size === file.size && (await sha256Of(target)) === file.sha256) return relative;
       continue;
     }

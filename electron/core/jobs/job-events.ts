@@ -1,6 +1,6 @@
 // Events a running job emits. The CLI prints them (NDJSON with --json), the app shows them.
 import type { ErrorData } from '../errors.ts';
-import type { SourceKind, SkippedItem } from '../sources/source-types.ts';
+import type { SourceKind } from '../sources/source-types.ts';
 
 /** A file's state: verified means downloaded, checked and saved (staged for the archive in zip mode); zipped means in an archive. */
 export type FileState = 'queued' | 'downloading' | 'retrying' | 'verified' | 'zipped' | 'failed';
@@ -41,7 +41,7 @@ export type JobEvent =
       bytes: number;
       /** Files listed without a size (URL lists, some indexes): learned as downloads start. */
       unsizedFiles: number;
-      skipped: SkippedItem[];
+      /** (Results the listing skipped are reported as warnings, one each.) */
       resumed: boolean;
     }
   | {

@@ -192,7 +192,7 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const journal = await Journal.create(stateDir, state);
     const bytesTotal = state.items.reduce((sum, item) => sum + (item.size ?? 0), 0);
     const unsizedFiles = state.items.filter((item) => item.size === undefined).length;
-    emit({ type: 'listed', source: state.header.source, kind: state.header.kind, files: state.items.length, bytes: bytesTotal, unsizedFiles, skipped: [], resumed });
+    emit({ type: 'listed', source: state.header.source, kind: state.header.kind, files: state.items.length, bytes: bytesTotal, unsizedFiles, resumed });
     const tracker = new ProgressTracker(bytesTotal, state.items.length, unsizedFiles);
     await checkJobFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`, options.concurrency);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
