@@ -597,8 +597,11 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         const observed = error instanceof SizeChangedError ? error.observedSize : undefined;
         // A file still being written grows; one that shrank below the listing is truncated or lying.
         if (observed !== undefined && observed === memo.lastObservedSize && observed > (item.size ?? 0)) {
-          // The same new size twice, a while apart: the file settled. Take its size.
-          rt.tracker.bytesTotal += observed - (item.size ?? 0);
+          // The same new size twice, a while apart: the file settled. Take its size, in the
+          // job's totals and the archive's.
+          const grown = observed - (knownSize(rt, item) ?? 0);
+          rt.tracker.bytesTotal += grown;
+          rt.sink?.expectMore(grown);
           item.size = observed;
           await rt.journal.append({ t: 'size', i: item.i, size: observed });
           delay = 1;
