@@ -80,13 +80,14 @@ export function App({ client }: { client: AppClient }) {
     return null;
   }, []);
 
-  const refreshJobs = useCallback(async () => {
+  const refreshJobs = useCallback(async (): Promise<JobRecord[]> => {
     const list = await run(client.listJobs({}));
     if (list) setJobs(list);
     if (jobId.current) {
       const snap = await client.getJob({ jobId: jobId.current });
       if (snap.ok) setJob(toView(snap.value));
     }
+    return list ?? [];
   }, [client, run]);
 
   useEffect(() => {
@@ -97,7 +98,17 @@ export function App({ client }: { client: AppClient }) {
         setSettings(s);
         if (s.lastFolder) setChoices((c) => ({ ...c, folder: c.folder || s.lastFolder! }));
       }
-      await refreshJobs();
+      const list = await refreshJobs();
+      // A page opened (or reloaded) while a job runs: that job is what the user was watching.
+      const active = list.find((j) => j.status === 'running' || j.status === 'pausing' || j.status === 'cancelling');
+      if (active && !jobId.current) {
+        const snap = await client.getJob({ jobId: active.id });
+        if (snap.ok && !jobId.current) {
+          jobId.current = active.id;
+          setJob(toView(snap.value));
+          setScreen('progress');
+        }
+      }
     })();
     const offJob = client.on('job', (change) => {
       setJobs((list) => {
@@ -196,7 +207,8 @@ export function App({ client }: { client: AppClient }) {
     if (snap) showJob(snap);
   };
 
-  const interrupted = jobs.filter((j) => j.status === 'interrupted' && !dismissed.has(j.id) && j.id !== jobId.current);
+  // Offered for resume on the Server screen: stopped by a crash or quit, or paused.
+  const interrupted = jobs.filter((j) => (j.status === 'interrupted' || j.status === 'paused') && !dismissed.has(j.id) && j.id !== jobId.current);
   const nav: { id: Screen; icon: IconName; label: MessageKey; enabled: boolean }[] = [
     { id: 'connect', icon: 'plug', label: 'navConnect', enabled: true },
     { id: 'results', icon: 'list', label: 'navResults', enabled: connection !== null },
@@ -268,7 +280,10 @@ export function App({ client }: { client: AppClient }) {
           {screen === 'bundle' && connection && (
             <BundleScreen
               choices={choices}
-              onChange={setChoices}
+              onChange={(next) => {
+                setChoices(next);
+                setError(null); // an error about the last Start is answered by changing the choices
+              }}
               count={selected.size}
               bytes={selectedBytes}
               largestBytes={largestSelected}

@@ -15,7 +15,13 @@ import type { SourceKind } from '../core/sources/source-types.ts';
 import { countOf, describeListedSize, parseSize } from '../core/units.ts';
 import { createPrinter } from './progress-printer.ts';
 
-const usageCodes = new Set<ErrorCode>(['USAGE', 'SOURCE_UNUSABLE', 'BAD_LISTING', 'EMPTY_LISTING', 'LOCKED', 'JOB_MISMATCH']);
+const usageCodes = new Set<ErrorCode>(['USAGE', 'SOURCE_UNUSABLE', 'ACCESS_DENIED', 'BAD_LISTING', 'EMPTY_LISTING', 'LOCKED', 'JOB_MISMATCH']);
+
+/** What to do next, as the command line says it (the engine's messages say what happened). */
+function adviceFor(code: ErrorCode): string | null {
+  if (code === 'ACCESS_DENIED') return 'give the server\'s access token with --token or REELPACK_TOKEN';
+  return null;
+}
 
 export function exitCodeFor(code: ErrorCode | undefined): number {
   if (code === undefined) return 0;
@@ -43,6 +49,8 @@ function fail(error: unknown, json: boolean): never {
   const err = toReelpackError(error);
   if (json) process.stdout.write(JSON.stringify({ type: 'summary', ok: false, files: 0, bytes: 0, networkBytes: 0, failed: [], outputs: [], error: err.toData() }) + '\n');
   process.stderr.write(`reelpack: ${err.message}\n`);
+  const advice = adviceFor(err.code);
+  if (advice) process.stderr.write(`${advice}\n`);
   process.exit(exitCodeFor(err.code));
 }
 
@@ -96,6 +104,8 @@ export function buildProgram(): Command {
       print(summary);
       process.exitCode = summary.error ? exitCodeFor(summary.error.code) : summary.ok ? 0 : 1;
       // The engine's messages say what happened; what to do next is the command line's to say.
+      const advice = summary.error ? adviceFor(summary.error.code) : null;
+      if (advice) process.stderr.write(`${advice}\n`);
       if (summary.error ? process.exitCode === 1 : !summary.ok) {
         process.stderr.write(summary.error
           ? 'the job is saved: run the same command again to resume\n'

@@ -99,6 +99,8 @@ export interface FolderCheck {
   problem: string | null;
   /** An unfinished job waits in this folder. */
   interruptedJob: { source: string } | null;
+  /** A job of this app is working in this folder now: a start there is refused (BUSY). */
+  busy: boolean;
 }
 
 export interface StartJobArgs {
@@ -123,7 +125,8 @@ export interface FileRow {
   size: number | null;
   bytesDone: number;
   attempt: number | null;
-  retryInMs: number | null;
+  /** When the next try starts (epoch ms, the app's clock): the screen counts down to it. */
+  retryAt: number | null;
   /** Retrying because the server cannot be reached (it is waited for, for minutes). */
   waitingForServer?: boolean | undefined;
   reason: string | null;

@@ -4,6 +4,7 @@
 export type ErrorCode =
   | 'USAGE' // bad flags or arguments
   | 'SOURCE_UNUSABLE' // the source cannot be listed at all (unreachable, not a listing)
+  | 'ACCESS_DENIED' // the server refused to list (401/403): no access token, or a wrong one
   | 'BAD_LISTING' // the listing was read but is malformed
   | 'EMPTY_LISTING' // the listing holds nothing to download
   | 'NOTHING_NEW' // --only-new and every result was fetched before (not a failure)

@@ -86,7 +86,7 @@ export function BundleScreen(props: BundleScreenProps) {
   const badVolume = choices.mode !== 'folder' && choices.volume === 'custom' && volumeBytes(choices, props.minVolumeBytes) === undefined;
   // The bundle name is a file name in the folder (the app refuses a path the same way).
   const badName = choices.mode !== 'folder' && /[\\/]/.test(choices.name);
-  const ready = fresh && check !== null && check.path !== '' && problem === null && otherJob === null && enough && props.count > 0 && !badVolume && !badName;
+  const ready = fresh && check !== null && check.path !== '' && problem === null && otherJob === null && !check.busy && enough && props.count > 0 && !badVolume && !badName;
 
   const modes: { value: BundleMode; icon: IconName; label: MessageKey; hint: MessageKey }[] = [
     { value: 'zip', icon: 'archive', label: 'modeZip', hint: 'modeZipHint' },
@@ -143,10 +143,11 @@ export function BundleScreen(props: BundleScreenProps) {
               )}
               {!enough && choices.mode === 'zip' && volume === undefined && <span className="muted small">{t('spaceZipStaging')}</span>}
               {!enough && choices.mode === 'both' && <span className="muted small">{t('spaceBoth')}</span>}
-              {check.interruptedJob && <span className="status-line warn"><Icon name="history" size={16} /> {t('folderHasJob', { source: check.interruptedJob.source })}</span>}
+              {check.interruptedJob && !check.busy && <span className="status-line warn"><Icon name="history" size={16} /> {t('folderHasJob', { source: check.interruptedJob.source })}</span>}
             </div>
           )}
           {check && !problem && otherJob && <span className="status-line danger"><Icon name="alert" size={16} /> {t('folderHasOtherJob', { source: otherJob.source })}</span>}
+          {check && !problem && !otherJob && check.busy && <span className="status-line danger"><Icon name="alert" size={16} /> {t('folderBusy')}</span>}
         </div>
         <label className="field">
           <span className="field-label">{t('bundleName')}</span>

@@ -34,7 +34,7 @@ export function ConnectScreen(props: ConnectScreenProps) {
         <div className="banner banner-warn" role="alert" key={job.id}>
           <Icon name="history" size={22} />
           <div className="banner-text">
-            <strong>{t('interruptedTitle')}</strong>
+            <strong>{t(job.status === 'paused' ? 'pausedTitle' : 'interruptedTitle')}</strong>
             <span>{t('interruptedBody', { source: job.source, folder: job.outDir, done: job.filesDone, total: job.filesTotal })}</span>
           </div>
           <button type="button" className="btn btn-primary" onClick={() => props.onResume(job)}>

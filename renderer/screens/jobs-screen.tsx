@@ -47,7 +47,11 @@ export function JobsScreen({ jobs, onView, onResume, onForget }: JobsScreenProps
                 </div>
                 <div className="muted small path-line"><Icon name="folder" size={14} /> {job.outDir}</div>
                 <div className="muted small">
-                  {formatDate(job.updatedAt, locale)} · {resumable ? t('jobFilesDone', { done: job.filesDone, count: job.filesTotal, size: formatBytes(job.bytesTotal) }) : t('jobFiles', { count: job.filesTotal, size: formatBytes(job.bytesTotal) })}
+                  {formatDate(job.updatedAt, locale)} · {resumable
+                    ? t('jobFilesDone', { done: job.filesDone, count: job.filesTotal, size: formatBytes(job.bytesTotal) })
+                    : job.status === 'done'
+                      ? t('jobFiles', { count: job.filesDone, size: formatBytes(job.bytesDone) }) + (job.failedCount > 0 ? ` · ${t('jobLeftOut', { count: job.failedCount })}` : '')
+                      : t('jobFiles', { count: job.filesTotal, size: formatBytes(job.bytesTotal) })}
                   {job.error && <span className="danger" title={job.error.message}> · {errorHint(t, job.error) ?? job.error.message}</span>}
                 </div>
               </div>

@@ -44,9 +44,12 @@ export function fileStateLabel(t: Translate, f: FileRow): string {
   switch (f.state) {
     case 'downloading':
       return t('state_downloading', { percent: f.size ? Math.floor((100 * f.bytesDone) / f.size) : 0 });
-    case 'retrying':
-      if (f.waitingForServer) return t('state_waitingServer', { seconds: Math.ceil((f.retryInMs ?? 0) / 1000) });
-      return t('state_retrying', { seconds: Math.ceil((f.retryInMs ?? 0) / 1000), attempt: f.attempt ?? 1 });
+    case 'retrying': {
+      // Counted down on every render (progress events come 4 times a second while running).
+      const seconds = Math.max(0, Math.ceil(((f.retryAt ?? 0) - Date.now()) / 1000));
+      if (f.waitingForServer) return t('state_waitingServer', { seconds });
+      return t('state_retrying', { seconds, attempt: f.attempt ?? 1 });
+    }
     case 'failed':
       return t('state_failed', { reason: f.reason ?? '?' });
     default:
@@ -54,13 +57,13 @@ export function fileStateLabel(t: Translate, f: FileRow): string {
   }
 }
 
-/** A job-level error: what to do about it first (localized), then the engine's own message. */
 /** What a cancel deleted and what it kept (see JobSession.discard). */
 function cancelledNote(record: JobView['job']): 'cancelledNote' | 'cancelledKeptNote' | 'cancelledNothingNote' {
   if (record.discarded === false) return 'cancelledNothingNote';
   return record.looseFiles > 0 || record.outputs.length > 0 ? 'cancelledKeptNote' : 'cancelledNote';
 }
 
+/** A job-level error: what to do about it first (localized), then the engine's own message. */
 function ErrorNote({ error }: { error: NonNullable<JobView['job']['error']> }) {
   const { t } = useI18n();
   const hint = errorHint(t, error);

@@ -327,6 +327,7 @@ test('two jobs for one folder: a second start at the same moment is refused, and
   assert.deepEqual(starts.map((s) => s.status).sort(), ['fulfilled', 'rejected']);
   const first = (starts.find((s) => s.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<AppService['startJob']>>>).value;
   assert.equal(((starts.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason as { code?: string }).code, 'BUSY');
+  assert.equal((await app.checkFolder({ path: outDir })).busy, true, 'the bundle screen is told before Start');
   await new Promise((r) => setTimeout(r, 300));
   assert.equal((await app.pauseJob({ jobId: first.job.id })).status, 'paused');
   // A new job for the same source and folder continues the paused one's journal…
@@ -337,6 +338,7 @@ test('two jobs for one folder: a second start at the same moment is refused, and
   assert.equal(!refused.ok && refused.error.code, 'BUSY');
   const done = await waitForStatus(app, second.job.id, ['done', 'failed']);
   assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
+  assert.equal((await app.checkFolder({ path: outDir })).busy, false);
   await app.close();
 });
 

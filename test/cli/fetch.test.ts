@@ -45,6 +45,22 @@ test('usage errors exit 2 with a clear message and no stack trace', async () => 
   assert.match(help.stdout, /fetch \[options\] <source>/);
 });
 
+test('a server that refuses access: exit 2, and the command line says how to give the token', async () => {
+  const demo = await startDemoServer({ count: 2, size: 10, token: 's3cret' });
+  try {
+    await withTemp(async (dir) => {
+      const fetched = await runCli(['fetch', demo.url, '--out', join(dir, 'out')], { REELPACK_TOKEN: undefined });
+      assert.equal(fetched.code, 2, fetched.stderr);
+      assert.match(fetched.stderr, /the server asks for an access token\n[^]*give the server's access token with --token or REELPACK_TOKEN/);
+      const listed = await runCli(['list', demo.url, '--token', 'wrong'], { REELPACK_TOKEN: undefined });
+      assert.equal(listed.code, 2, listed.stderr);
+      assert.match(listed.stderr, /reelpack: .*the server refused the access token given\ngive the server's access token with --token or REELPACK_TOKEN\n/);
+    });
+  } finally {
+    await demo.close();
+  }
+});
+
 test('an unusable source exits 2 with a JSON summary naming the error', async () => {
   await withTemp(async (dir) => {
     const result = await runCli(['fetch', join(dir, 'missing'), '--out', join(dir, 'out'), '--json']);

@@ -277,6 +277,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
         const state = (await engine.readJobState(dir)) as { source?: unknown } | null;
         return state ? { source: typeof state.source === 'string' ? state.source : '' } : null;
       });
+      check.busy = busyIn(check.path) !== undefined;
       if (plan) {
         // The job's own estimate (jobs/job-preflight.ts), so the screen and the job agree.
         const { downloads, archive } = spaceNeeded({

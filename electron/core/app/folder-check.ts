@@ -32,7 +32,7 @@ const virtualFileSystems = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x27e0eb, 0x6367
 
 export async function checkFolder(input: string, findJob: (dir: string) => Promise<{ source: string } | null>): Promise<FolderCheck> {
   const expanded = expandFolderPath(input);
-  const result: FolderCheck = { path: expanded, exists: false, writable: false, freeBytes: null, neededBytes: null, problem: null, interruptedJob: null };
+  const result: FolderCheck = { path: expanded, exists: false, writable: false, freeBytes: null, neededBytes: null, problem: null, interruptedJob: null, busy: false };
   if (!expanded) return { ...result, problem: 'empty' };
   if (!path.isAbsolute(expanded)) return { ...result, problem: 'not-absolute' };
   const dir = path.resolve(expanded);

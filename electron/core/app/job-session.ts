@@ -65,11 +65,11 @@ export class JobSession {
     this.onChange = init.onChange;
     this.throttleMs = init.throttleMs;
     for (const q of init.queued ?? []) {
-      this.files.set(q.id, { id: q.id, name: q.name, state: 'queued', size: q.size, bytesDone: 0, attempt: null, retryInMs: null, reason: null });
+      this.files.set(q.id, { id: q.id, name: q.name, state: 'queued', size: q.size, bytesDone: 0, attempt: null, retryAt: null, reason: null });
     }
     if (init.saved) {
       for (const f of init.saved) {
-        this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : 0, attempt: null, retryInMs: null, reason: null });
+        this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : 0, attempt: null, retryAt: null, reason: null });
       }
       this.progress = savedProgress(init.saved);
     } else if (!init.queued) {
@@ -149,7 +149,7 @@ export class JobSession {
   private requeue(states: ReadonlyArray<FileRow['state']>): void {
     for (const row of this.files.values()) {
       if (states.includes(row.state)) {
-        this.files.set(row.id, { ...row, state: 'queued', reason: null, attempt: null, retryInMs: null, waitingForServer: undefined });
+        this.files.set(row.id, { ...row, state: 'queued', reason: null, attempt: null, retryAt: null, waitingForServer: undefined });
         this.changed.add(row.id);
       }
     }
@@ -217,7 +217,7 @@ export class JobSession {
           size,
           bytesDone: done,
           attempt: event.attempt ?? (event.state === 'retrying' ? prev?.attempt ?? null : null),
-          retryInMs: event.retryInMs ?? null,
+          retryAt: event.retryInMs === undefined ? null : Date.now() + event.retryInMs,
           waitingForServer: event.waitingForServer,
           reason: event.reason ?? null,
         });

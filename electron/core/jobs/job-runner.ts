@@ -386,9 +386,11 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   await Promise.all(workers);
   await Promise.all(rt.commits);
   tracker.stop();
+  // The last figures, also for a run that stops here: files committed after the last tick
+  // would otherwise be missing from the paused job's count.
+  emit(tracker.event());
   if (rt.fatal) throw rt.fatal;
   if (rt.signal.aborted) throw new ReelpackError('CANCELLED', 'cancelled');
-  emit(tracker.event());
 
   const complete = rt.failed.length === 0;
   let outputs: OutputFile[] = [];
@@ -553,8 +555,10 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       while (rt.commits.size >= rt.options.concurrency * commitsPerConnection) await Promise.race(rt.commits);
     } catch (thrown) {
       rt.active.delete(item.i);
-      rt.tracker.addBytes(-slot.bytes, false); // progress of an unfinished file is recounted on success
       const error = toReelpackError(thrown);
+      // Progress of an unfinished file is recounted when it succeeds. Not when the job stops
+      // (pause, cancel): its bytes stay in the part file, and the last figure shown must keep them.
+      if (!rt.signal.aborted && error.code !== 'CANCELLED') rt.tracker.addBytes(-slot.bytes, false);
       if (thrown instanceof SegmentsUnsupportedError && !rt.signal.aborted) {
         // Fall back to one stream from zero: a segmented .part has holes a Range resume would trust.
         memo.oneStream = true;

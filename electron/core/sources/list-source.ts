@@ -113,7 +113,8 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
       const e = error as ReelpackError;
       // Permanent statuses (404…) make the source unusable; transient ones are retried.
       if (e.statusCode === 401 || e.statusCode === 403) {
-        throw new ReelpackError('SOURCE_UNUSABLE', `${e.message}: the server refused access: it needs an access token (--token or REELPACK_TOKEN on the command line)`, { statusCode: e.statusCode });
+        const why = options.token ? 'the server refused the access token given' : 'the server asks for an access token';
+        throw new ReelpackError('ACCESS_DENIED', `${e.message}: ${why}`, { statusCode: e.statusCode });
       }
       if (e.statusCode !== undefined && e.statusCode < 500 && e.statusCode !== 429 && e.statusCode !== 408) {
         throw new ReelpackError('SOURCE_UNUSABLE', `${e.message}: not a results API, folder listing or URL list`, { statusCode: e.statusCode });

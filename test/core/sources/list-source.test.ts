@@ -100,7 +100,9 @@ describe('results API', () => {
   test('accepts the API endpoint itself as the source, with a token', async () => {
     const demo = await startDemoServer({ count: 3, size: 10, token: 's3cret' });
     try {
-      await rejectsWith(listSource(`${demo.url}/api/results`, opts), 'SOURCE_UNUSABLE');
+      // Refused: without a token it says one is asked for; with a wrong one, that it was refused.
+      await rejectsWith(listSource(`${demo.url}/api/results`, opts), 'ACCESS_DENIED', /401.*: the server asks for an access token$/);
+      await rejectsWith(listSource(demo.url, { ...opts, token: 'wrong' }), 'ACCESS_DENIED', /: the server refused the access token given$/);
       const listing = await listSource(`${demo.url}/api/results`, { ...opts, token: 's3cret' });
       assert.equal(listing.items.length, 3);
     } finally {
