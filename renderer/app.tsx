@@ -60,6 +60,20 @@ export function App({ client }: { client: AppClient }) {
     return () => window.removeEventListener('keydown', onKey);
   }, []);
   useEffect(() => setError(null), [screen]);
+  // Keyboard and screen-reader users land on the new screen: its heading takes the focus,
+  // unless the screen put it somewhere itself (the server field's autofocus).
+  const firstScreen = useRef(true);
+  useEffect(() => {
+    if (firstScreen.current) {
+      firstScreen.current = false;
+      return;
+    }
+    if (document.activeElement && document.activeElement !== document.body && document.querySelector('.main')?.contains(document.activeElement)) return;
+    const heading = document.querySelector<HTMLElement>('.main h1');
+    if (!heading) return;
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }, [screen]);
   const [online, setOnline] = useState(true);
   /** The browser host answers but refuses this page: restarted with a new token (see ConnectionWatcher). */
   const [refused, setRefused] = useState(false);

@@ -85,7 +85,9 @@ export function BundleScreen(props: BundleScreenProps) {
   const otherJob = check?.interruptedJob && check.interruptedJob.source !== props.source ? check.interruptedJob : null;
   const badVolume = choices.mode !== 'folder' && choices.volume === 'custom' && volumeBytes(choices, props.minVolumeBytes) === undefined;
   // The bundle name is a file name in the folder (the app refuses a path the same way).
-  const badName = choices.mode !== 'folder' && /[\\/]/.test(choices.name);
+  // The app refuses both the same way (startJob): a path, and a name that would be hidden or empty ("..", ".zip").
+  const nameProblem = choices.mode === 'folder' ? null : /[\\/]/.test(choices.name) ? 'bundleNameNoPath' : /^\s*\./.test(choices.name) ? 'bundleNameDot' : null;
+  const badName = nameProblem !== null;
   const ready = fresh && check !== null && check.path !== '' && problem === null && otherJob === null && !check.busy && enough && props.count > 0 && !badVolume && !badName;
 
   const modes: { value: BundleMode; icon: IconName; label: MessageKey; hint: MessageKey }[] = [
@@ -104,7 +106,7 @@ export function BundleScreen(props: BundleScreenProps) {
     <div className="screen screen-bundle">
       <header className="screen-header">
         <h1>{t('bundleTitle')}</h1>
-        <p className="lead">{t('bundleLead', { count: props.count, size: formatBytes(props.bytes) })}</p>
+        <p className="lead">{t(choices.mode === 'folder' ? 'bundleLeadFolder' : 'bundleLead', { count: props.count, size: formatBytes(props.bytes) })}</p>
       </header>
       <div className="card form-card">
         <label className="field">
@@ -151,8 +153,8 @@ export function BundleScreen(props: BundleScreenProps) {
         </div>
         <label className="field">
           <span className="field-label">{t('bundleName')}</span>
-          <input type="text" value={choices.name} onChange={(e) => set({ name: e.target.value })} placeholder={t('bundleNamePlaceholder', { example: props.exampleName })} spellCheck={false} disabled={choices.mode === 'folder'} aria-invalid={badName} />
-          {badName && <span className="status-line danger small"><Icon name="alert" size={14} /> {t('bundleNameNoPath')}</span>}
+          <input type="text" value={choices.name} onChange={(e) => set({ name: e.target.value })} placeholder={choices.mode === 'folder' ? '' : t('bundleNamePlaceholder', { example: props.exampleName })} spellCheck={false} disabled={choices.mode === 'folder'} aria-invalid={badName} />
+          {nameProblem && <span className="status-line danger small"><Icon name="alert" size={14} /> {t(nameProblem)}</span>}
         </label>
         <fieldset className="field">
           <legend className="field-label">{t('mode')}</legend>

@@ -1,5 +1,5 @@
 // Connect: server URL (+ optional token), recent servers, and interrupted jobs offered for resume.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
 import type { AppInfo, Connection, JobRecord, Settings } from '../../electron/core/contract.ts';
 import { Badge } from '../components/badge.tsx';
@@ -22,6 +22,12 @@ export interface ConnectScreenProps {
 export function ConnectScreen(props: ConnectScreenProps) {
   const { t, locale } = useI18n();
   const [url, setUrl] = useState(props.connection?.source ?? props.settings?.recentServers[0]?.url ?? '');
+  // On a fresh page the settings arrive after the first render: fill in the last server then,
+  // unless something was typed meanwhile.
+  const lastServer = props.settings?.recentServers[0]?.url;
+  useEffect(() => {
+    if (lastServer) setUrl((typed) => typed || lastServer);
+  }, [lastServer]);
   const [token, setToken] = useState('');
   const [remember, setRemember] = useState(false);
   const submit = (e: FormEvent) => {
@@ -81,7 +87,7 @@ export function ConnectScreen(props: ConnectScreenProps) {
           <ul className="recent-list">
             {props.settings.recentServers.map((s) => (
               <li key={s.url} className="recent-item">
-                <button type="button" className="recent-main" onClick={() => setUrl(s.url)} onDoubleClick={() => props.onConnect(s.url, '', false)}>
+                <button type="button" className="recent-main" title={s.url} onClick={() => setUrl(s.url)} onDoubleClick={() => props.onConnect(s.url, '', false)}>
                   <Icon name={s.kind === 'folder' ? 'folder' : 'server'} size={20} />
                   <span className="recent-url">{s.url}</span>
                   {s.kind && <Badge tone="neutral">{t(`kind_${s.kind}`)}</Badge>}

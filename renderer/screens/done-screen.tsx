@@ -32,15 +32,17 @@ export function DoneScreen({ job, summary, onOpenFolder, onShow, onNew }: DoneSc
   const [copied, setCopied] = useState<string | null>(null);
   const archives = job.outputs;
   const loose = job.looseFiles;
-  const files = summary?.files ?? job.filesTotal;
-  const bytes = summary?.bytes ?? job.bytesTotal;
+  // A job from an earlier launch has no summary: its record counts what arrived.
+  const files = summary?.files ?? job.filesDone;
+  const bytes = summary?.bytes ?? job.bytesDone;
+  const failed = summary?.failed ?? [];
 
   return (
     <div className="screen screen-done">
       <div className="hero">
         <div className="hero-icon"><Icon name="checkCircle" size={44} /></div>
         <div>
-          <h1>{t('doneTitle')}</h1>
+          <h1>{t(job.mode === 'folder' ? 'doneTitleFolder' : 'doneTitle')}</h1>
           <p className="lead">{job.failedCount > 0 ? t(job.mode === 'folder' ? 'doneLeadWithoutFolder' : job.failedCount === 1 ? 'doneLeadWithoutOne' : 'doneLeadWithout', { files, size: formatBytes(bytes), failed: job.failedCount }) : t('doneLead', { files, size: formatBytes(bytes) })}</p>
           <p className="muted path-line"><Icon name="folder" size={16} /> {job.outDir}</p>
         </div>
@@ -75,6 +77,16 @@ export function DoneScreen({ job, summary, onOpenFolder, onShow, onNew }: DoneSc
         </section>
       )}
       {loose > 0 && <p className="muted"><Icon name="folder" size={14} /> {t('looseFiles', { count: loose, folder: job.outDir })}</p>}
+      {failed.length > 0 && (
+        <details className="card failed-list">
+          <summary>{t('failedFilesTitle', { count: failed.length })}</summary>
+          <ul>
+            {failed.map((f) => (
+              <li key={f.name}><span className="file-name">{f.name}</span> <span className="muted small">{f.reason}</span></li>
+            ))}
+          </ul>
+        </details>
+      )}
       <footer className="action-bar">
         <button type="button" className="btn btn-ghost" onClick={onNew}>
           {t('newDownload')}

@@ -1,7 +1,7 @@
 // Progress: the overall bar with bytes, speed and ETA, per-file state badges (virtualized),
 // and pause / resume / cancel / retry failed.
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { FileRow, JobSnapshot } from '../../electron/core/contract.ts';
 import { Badge } from '../components/badge.tsx';
 import type { Tone } from '../components/badge.tsx';
@@ -95,6 +95,17 @@ const rowHeight = 40;
 export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFinishWithout, onNew }: ProgressScreenProps) {
   const { t, locale } = useI18n();
   const [confirming, setConfirming] = useState(false);
+  // The confirmation takes the focus (on the harmless choice) and Escape dismisses it.
+  const keepGoing = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!confirming) return;
+    keepGoing.current?.focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setConfirming(false);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [confirming]);
   const { files, counts } = useMemo(() => groupByState(job.files.values()), [job.files]);
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: files.length, getScrollElement: () => scrollRef.current, estimateSize: () => rowHeight, overscan: 10 });
@@ -170,30 +181,35 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
           <button type="button" className="btn btn-danger" onClick={() => { setConfirming(false); onCancel(); }}>
             {t('discardDownloads')}
           </button>
-          <button type="button" className="btn btn-ghost" onClick={() => setConfirming(false)}>
+          <button type="button" className="btn btn-ghost" ref={keepGoing} onClick={() => setConfirming(false)}>
             {t('keepGoing')}
           </button>
         </div>
       )}
       <section className="card overall">
-        <div className="overall-top">
-          <span className="overall-percent">{Math.floor(fraction * 100)}%</span>
-          {job.bundle && (running || status === 'done') && (
-            <Badge tone={job.bundle.state === 'done' ? 'success' : 'info'}>
-              <Icon name="archive" size={14} />{' '}
-              {job.bundle.state === 'writing'
-                ? t('bundleWriting', { percent: job.bundle.bytesTotal ? Math.floor((100 * (job.bundle.bytesDone ?? 0)) / job.bundle.bytesTotal) : 0 })
-                : job.bundle.state === 'verifying' ? t('bundleVerifying') : t('bundleDone')}
-            </Badge>
-          )}
-        </div>
-        <ProgressBar value={fraction} label={t('overallProgress')} size="large" tone={tone} />
-        <div className="stats">
-          <Stat icon="download" label={t('downloaded')} value={byBytes ? t('bytesOf', { done: formatBytes(progress.bytesDone), total: formatBytes(progress.bytesTotal) }) : formatBytes(progress.bytesDone)} />
-          <Stat icon="gauge" label={t('speed')} value={running ? formatSpeed(progress.speed) : '—'} />
-          <Stat icon="clock" label={t('eta')} value={running ? formatDuration(progress.etaSeconds, locale) : t('unknownEta')} />
-          <Stat icon="film" label={t('files')} value={t('bytesOf', { done: progress.filesDone, total: progress.filesTotal })} />
-        </div>
+        {/* A cancelled job's figures describe downloads that are gone: its note says what stayed. */}
+        {status !== 'cancelled' && (
+          <>
+          <div className="overall-top">
+            <span className="overall-percent">{Math.floor(fraction * 100)}%</span>
+            {job.bundle && (running || status === 'done') && (
+              <Badge tone={job.bundle.state === 'done' ? 'success' : 'info'}>
+                <Icon name="archive" size={14} />{' '}
+                {job.bundle.state === 'writing'
+                  ? t('bundleWriting', { percent: job.bundle.bytesTotal ? Math.floor((100 * (job.bundle.bytesDone ?? 0)) / job.bundle.bytesTotal) : 0 })
+                  : job.bundle.state === 'verifying' ? t('bundleVerifying') : t('bundleDone')}
+              </Badge>
+            )}
+          </div>
+          <ProgressBar value={fraction} label={t('overallProgress')} size="large" tone={tone} />
+          <div className="stats">
+            <Stat icon="download" label={t('downloaded')} value={byBytes ? t('bytesOf', { done: formatBytes(progress.bytesDone), total: formatBytes(progress.bytesTotal) }) : formatBytes(progress.bytesDone)} />
+            <Stat icon="gauge" label={t('speed')} value={running ? formatSpeed(progress.speed) : '—'} />
+            <Stat icon="clock" label={t('eta')} value={running ? formatDuration(progress.etaSeconds, locale) : t('unknownEta')} />
+            <Stat icon="film" label={t('files')} value={t('bytesOf', { done: progress.filesDone, total: progress.filesTotal })} />
+          </div>
+          </>
+        )}
         {running && waitingForServer && <p className="note warn"><Icon name="alert" size={14} /> {t('serverDownNote')}</p>}
         {status === 'paused' && <p className="note"><Icon name="pause" size={14} /> {t('pausedNote')}</p>}
         {status === 'cancelled' && <p className="note"><Icon name="x" size={14} /> {t(cancelledNote(record))}</p>}

@@ -83,6 +83,7 @@ export function ResultsScreen({ connection, selected, onlyNew, onOnlyNew, onSele
     next.has(id) ? next.delete(id) : next.add(id);
     onSelect(next);
   };
+  const ariaSort = (key: Exclude<SortKey, null>) => (sort.key !== key ? 'none' : sort.desc ? 'descending' : 'ascending');
   const header = (key: Exclude<SortKey, null>, label: string) => (
     <button type="button" className="th-sort" onClick={() => setSort((s) => ({ key, desc: s.key === key ? !s.desc : false }))}>
       {label}
@@ -109,7 +110,8 @@ export function ResultsScreen({ connection, selected, onlyNew, onOnlyNew, onSele
           <input type="checkbox" checked={onlyNew} onChange={(e) => onOnlyNew(e.target.checked)} />
           {t('onlyNew')}
         </label>
-        <button type="button" className="btn btn-ghost" onClick={() => toggleAll(false)}>
+        {/* All of them, not just the rows the search shows: hidden ones would still be downloaded. */}
+        <button type="button" className="btn btn-ghost" onClick={() => onSelect(new Set())}>
           {t('selectNone')}
         </button>
         <span className="muted small toolbar-end">{t('showing', { shown: visible.length, total: connection.items.length })}</span>
@@ -119,9 +121,9 @@ export function ResultsScreen({ connection, selected, onlyNew, onOnlyNew, onSele
           <span className="td td-check" role="columnheader">
             <input type="checkbox" aria-label={t('selectAll')} checked={allVisibleSelected} ref={(el) => { if (el) el.indeterminate = visibleSelected > 0 && !allVisibleSelected; }} onChange={(e) => toggleAll(e.target.checked)} />
           </span>
-          <span className="td td-name" role="columnheader">{header('name', t('colName'))}</span>
-          <span className="td td-size" role="columnheader">{header('size', t('colSize'))}</span>
-          <span className="td td-date" role="columnheader">{header('date', t('colDate'))}</span>
+          <span className="td td-name" role="columnheader" aria-sort={ariaSort('name')}>{header('name', t('colName'))}</span>
+          <span className="td td-size" role="columnheader" aria-sort={ariaSort('size')}>{header('size', t('colSize'))}</span>
+          <span className="td td-date" role="columnheader" aria-sort={ariaSort('date')}>{header('date', t('colDate'))}</span>
           <span className="td td-status" role="columnheader">{t('colStatus')}</span>
           <span className="td td-params" role="columnheader">{t('colParams')}</span>
         </div>
@@ -155,6 +157,7 @@ export function ResultsScreen({ connection, selected, onlyNew, onOnlyNew, onSele
       <footer className="action-bar">
         <div className="totals">
           <strong>{t('selectionTotals', { count: totals.count, size: formatBytes(totals.bytes) })}</strong>
+          {totals.count > visibleSelected && <span className="muted small">{t('selectedHidden', { count: totals.count - visibleSelected })}</span>}
           {connection.skipped.length > 0 && (
             <span className="muted small" title={connection.skipped.slice(0, 20).map((s) => `${s.name}: ${s.reason}`).join('\n')}>
               <Icon name="alert" size={14} /> {t('skippedCount', { count: connection.skipped.length })}

@@ -143,6 +143,10 @@ test('a whole job: zip written, history kept, folder opened, outputs only', asyn
   const app = await service(config, opened);
   const c = await app.connect({ url: demo.url });
   const outDir = path.join(tmp, 'job-out');
+  for (const zipName of ['..', '.zip']) {
+    const refused = await dispatchCommand(app, 'startJob', { source: c.source, outDir, mode: 'zip', zipName, onlyNew: false });
+    assert.equal(!refused.ok && refused.error.code, 'BAD_ARGUMENT', `${zipName}: ${JSON.stringify(refused)}`);
+  }
   const snap = await app.startJob({ source: c.source, outDir, mode: 'zip', zipName: 'batch.zip', onlyNew: false, selectIds: c.items.slice(0, 6).map((i) => i.id) });
   assert.equal(snap.files.length, 6); // rows are there before the first event
   const done = await waitForStatus(app, snap.job.id, ['done', 'failed']);

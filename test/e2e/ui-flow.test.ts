@@ -108,6 +108,9 @@ test('connect, select all, choose folder, download and bundle, open folder', { s
   await page.getByLabel('Bundle name').fill('sub/batch.zip'); // a path is refused on the spot
   await page.getByText('A name, not a path: leave out / and \\ (the archive goes into the folder above).').waitFor();
   assert.equal(await page.getByRole('button', { name: 'Download and bundle' }).isDisabled(), true);
+  await page.getByLabel('Bundle name').fill('.zip'); // a hidden file with no name: refused on the spot too
+  await page.getByText('A name cannot start with a dot (the archive would be hidden, or have no name).').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Download and bundle' }).isDisabled(), true);
   await page.getByLabel('Bundle name').fill('batch.zip');
   await snap(page, 'bundle-en');
   await page.getByRole('button', { name: 'Download and bundle' }).click();
@@ -240,7 +243,7 @@ test('cancel stops the job and deletes what it downloaded', { skip }, async () =
   await page.close();
 });
 
-test('cancel in folder mode keeps the files already saved, and says so; a restart shows the job as it stood', { skip }, async () => {
+test('cancel in folder mode keeps the files already saved, and says so, also after a restart', { skip }, async () => {
   const page = await openApp();
   await connectTo(page, slow.url);
   const outDir = path.join(tmp, 'cancel-folder');
@@ -255,7 +258,7 @@ test('cancel in folder mode keeps the files already saved, and says so; a restar
   assert.ok(kept.length >= 2, `saved files stay: ${kept.join(', ')}`);
   assert.ok(!existsSync(path.join(outDir, '.reelpack')), 'the unfinished downloads are deleted');
   assert.equal(await page.getByRole('list', { name: 'Files' }).count(), 0, 'no rows describing deleted downloads');
-  const shown = await page.locator('.stats').innerText();
+  assert.equal(await page.locator('.stats').count(), 0, 'no figures describing deleted downloads');
   // After a restart the job is read back from the saved record: the same figures, not "0 of 0".
   const beforeRestart = pageErrors.length;
   await host.close();
@@ -266,7 +269,6 @@ test('cancel in folder mode keeps the files already saved, and says so; a restar
   await page.getByRole('button', { name: 'Jobs' }).click();
   await page.getByRole('button', { name: 'View' }).first().click();
   await page.getByText('Cancelled. The unfinished downloads were deleted; files and archives already saved in the folder were kept.').waitFor();
-  assert.equal(await page.locator('.stats').innerText(), shown.replace(/Speed\n[^\n]*/, 'Speed\n—'));
   await page.close();
 });
 

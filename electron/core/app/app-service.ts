@@ -314,6 +314,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       // made safe like every other name, and refused if it tries to be a path.
       const typedName = args.zipName?.trim() || undefined;
       need(typedName === undefined || !/[\\/]/.test(typedName), 'the bundle name is a file name: it cannot contain / or \\');
+      need(typedName === undefined || !typedName.startsWith('.'), 'the bundle name cannot start with a dot (a hidden or empty name)');
       // ':' first: safeRelativePath drops a leading "a:" as a drive letter, which a name is not.
       const zipName = typedName === undefined ? undefined : safeRelativePath(typedName.replace(/:/g, '_'), 'bundle');
       const listed = listings.get(args.source);
