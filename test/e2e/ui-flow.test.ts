@@ -92,7 +92,11 @@ test('connect, select all, choose folder, download and bundle, open folder', { s
   await selectAll(page);
   await page.getByRole('searchbox', { name: 'Search' }).fill('result_001');
   await page.getByText('Showing 9 of 36').waitFor();
+  await page.getByText('27 of them hidden by the search').waitFor();
+  await page.getByRole('button', { name: 'Select none' }).click(); // all of them, hidden ones too
   await page.getByRole('searchbox', { name: 'Search' }).fill('');
+  await page.getByText('0 selected', { exact: false }).waitFor();
+  await selectAll(page);
   // Keyboard: the list is one Tab stop; arrows move, Space toggles, and Tab goes on to Next.
   await page.getByLabel('Results', { exact: true }).focus();
   await page.keyboard.press('ArrowDown');
@@ -224,6 +228,11 @@ test('cancel stops the job and deletes what it downloaded', { skip }, async () =
   await page.getByRole('button', { name: 'Download and bundle' }).click();
   // Cancel once zipping has begun, so the zip worker is running too and must be stopped.
   await page.getByText(/^zipped · \d+$/).waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  // The confirmation takes the focus on the harmless choice, and Escape dismisses it.
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Keep going');
+  await page.keyboard.press('Escape');
+  await page.getByRole('alertdialog').waitFor({ state: 'detached' });
   await page.getByRole('button', { name: 'Cancel' }).click();
   await page.getByRole('button', { name: 'Discard downloads' }).click();
   await page.getByText('Cancelled. The downloads were deleted.').waitFor();
