@@ -78,7 +78,7 @@ const cases: Case[] = [
   // Any listing
   { name: 'listing answers 500 forever', path: '/json/', answer: () => ({ status: 500, body: 'no' }), expect: 'HTTP_STATUS', maxRequests: 8 },
   { name: 'listing answers 429 with a Retry-After of a day', path: '/json/', answer: () => ({ status: 429, headers: { 'retry-after': '86400' }, body: 'later' }), expect: 'HTTP_STATUS', maxRequests: 2 },
-  { name: 'listing answers 401', path: '/json/', answer: () => ({ status: 401, body: 'who?' }), expect: 'SOURCE_UNUSABLE', message: /--token/ },
+  { name: 'listing answers 401', path: '/json/', answer: () => ({ status: 401, body: 'who?' }), expect: 'ACCESS_DENIED', message: /the server asks for an access token/ },
 ];
 
 let hostileInputs = 0;
