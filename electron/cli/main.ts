@@ -17,6 +17,9 @@ import { createPrinter } from './progress-printer.ts';
 
 const usageCodes = new Set<ErrorCode>(['USAGE', 'SOURCE_UNUSABLE', 'ACCESS_DENIED', 'BAD_LISTING', 'EMPTY_LISTING', 'LOCKED', 'JOB_MISMATCH']);
 
+/** A fetch is between its start and its summary (see the EPIPE handler). */
+let fetchRunning = false;
+
 /** What to do next, as the command line says it (the engine's messages say what happened). */
 function adviceFor(code: ErrorCode): string | null {
   if (code === 'ACCESS_DENIED') return 'give the server\'s access token with --token or REELPACK_TOKEN';
@@ -96,13 +99,15 @@ export function buildProgram(): Command {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      fetchRunning = true;
       const summary = await runJob({
         source, outDir: resolve(flags.out), mode: flags.mode, zipName: flags.zip, volumeSize: flags.volumeSize,
         concurrency: flags.concurrency, token: flags.token ?? process.env.REELPACK_TOKEN, stallTimeoutMs: flags.stallTimeout * 1000,
         retries: flags.retries, depth: flags.depth, kind: flags.kind, onlyNew: flags.onlyNew, allowPartial: flags.allowPartial, segments: flags.segments, limitRate: flags.limitRate,
       }, print, controller.signal);
+      fetchRunning = false;
+      process.exitCode = summary.error ? exitCodeFor(summary.error.code) : summary.ok ? 0 : 1; // before printing: a closed pipe exits with it
       print(summary);
-      process.exitCode = summary.error ? exitCodeFor(summary.error.code) : summary.ok ? 0 : 1;
       // The engine's messages say what happened; what to do next is the command line's to say.
       const advice = summary.error ? adviceFor(summary.error.code) : null;
       if (advice) process.stderr.write(`${advice}\n`);
@@ -179,7 +184,9 @@ export async function main(argv: string[]): Promise<void> {
   // `reelpack … | head`: a reader that went away is not an error worth a stack trace.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      // A fetch still running is interrupted (its journal keeps it resumable, as after Ctrl-C):
+      // 130, never 0, which says every file is complete.
+      if (error.code === 'EPIPE') process.exit(fetchRunning ? 130 : (process.exitCode ?? 0));
       throw error;
     });
   }

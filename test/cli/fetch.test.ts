@@ -388,3 +388,18 @@ test('a server that is down is reported once in plain output, not one "retrying"
     }
   });
 });
+
+test('a reader that goes away (| head) interrupts a fetch with 130, never 0: the job is not complete', async () => {
+  const demo = await startDemoServer({ count: 20, size: 200_000, rateBytesPerSec: 400_000 });
+  try {
+    await withTemp(async (dir) => {
+      const { child, done } = startCli(['fetch', demo.url, '--out', join(dir, 'out'), '--json']);
+      child.stdout!.once('data', () => child.stdout!.destroy()); // read one line, then close the pipe
+      const result = await done;
+      assert.equal(result.code, 130, result.stderr);
+      assert.ok((await readdir(join(dir, 'out'))).includes('.reelpack'), 'the job is saved to resume');
+    });
+  } finally {
+    await demo.close();
+  }
+});
