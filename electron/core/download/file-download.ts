@@ -62,7 +62,7 @@ export interface DownloadResult {
 export class SizeChangedError extends ReelpackError {
   readonly observedSize: number;
   constructor(url: string, expected: number, observed: number) {
-    super('STILL_WRITING', `size changed since listing (listed ${expected} bytes, server now has ${observed}): still being written? ${url}`);
+    super('STILL_WRITING', `size changed since listing (listed ${expected} bytes, now ${observed}): still being written? ${url}`);
     this.observedSize = observed;
   }
 }

@@ -4,6 +4,7 @@ import { open, stat } from 'node:fs/promises';
 import { ReelpackError } from '../errors.ts';
 import { releaseBlock, Sha256, takeBlock } from '../sha256-thread.ts';
 import { writeFully } from '../file-write.ts';
+import { SizeChangedError } from './file-download.ts';
 import type { DownloadResult } from './file-download.ts';
 
 export async function readLocalFile(
@@ -14,9 +15,8 @@ export async function readLocalFile(
   const before = await stat(sourcePath).catch((error: NodeJS.ErrnoException) => {
     throw new ReelpackError(error.code === 'ENOENT' ? 'HTTP_STATUS' : 'NETWORK', `cannot read ${sourcePath}: ${error.code ?? error.message}`, { statusCode: error.code === 'ENOENT' ? 404 : undefined });
   });
-  if (options.expectedSize !== undefined && before.size !== options.expectedSize) {
-    throw new ReelpackError('STILL_WRITING', `size changed since listing (listed ${options.expectedSize}, now ${before.size}): still being written? ${sourcePath}`);
-  }
+  // With the size it has now: the job runner takes a new size seen twice (a file that settled).
+  if (options.expectedSize !== undefined && before.size !== options.expectedSize) throw new SizeChangedError(sourcePath, options.expectedSize, before.size);
   const input = await open(sourcePath, 'r');
   const out = copyTo ? await open(copyTo, 'w').catch(async (error: unknown) => {
     await input.close();

@@ -1,9 +1,11 @@
-// A file done by an earlier run whose bytes are gone before its archive is built (a finished
-// volume the user deleted or moved, a loose file moved in both mode) is downloaded again,
-// instead of failing the archive on every run.
+// Files that are not what an earlier look said, and must not block a job for good: a file done
+// by an earlier run whose bytes are gone before its archive is built (a finished volume the
+// user deleted or moved, a loose file moved in both mode) is downloaded again; a local file
+// that grew after the listing is taken at its settled size.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runJob } from '../../../electron/core/jobs/job-runner.ts';
 import type { JobOptions } from '../../../electron/core/jobs/job-runner.ts';
@@ -70,4 +72,23 @@ test('both mode: a loose file moved away before the archive is built is download
       await dir.remove();
     }
   });
+});
+
+test('a local file that grew after the listing and then settled is taken at its new size, not failed on every run', async () => {
+  const dir = await tempDir();
+  try {
+    const source = join(dir.path, 'src');
+    await mkdir(source);
+    await writeFile(join(source, 'a.mp4'), Buffer.alloc(100_000, 1));
+    await writeFile(join(source, 'b.mp4'), Buffer.alloc(100_000, 2));
+    const options: JobOptions = { source, outDir: join(dir.path, 'out'), mode: 'folder', concurrency: 1, stallTimeoutMs: 5000, retries: 1, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
+    const summary = await runJob(options, (e: JobEvent) => {
+      // Still being written when the job listed it: it grows, then stays at its final size.
+      if (e.type === 'listed') appendFileSync(join(source, 'b.mp4'), Buffer.alloc(50_000, 3));
+    });
+    assert.equal(summary.ok, true, JSON.stringify(summary));
+    assert.equal((await readFile(join(dir.path, 'out', 'b.mp4'))).length, 150_000);
+  } finally {
+    await dir.remove();
+  }
 });
