@@ -30,6 +30,7 @@ import type { DoneFact, JobHeader, JobItem, JobState } from './journal.ts';
 import type { OutputSink, VerifiedFile } from './output-sink.ts';
 import { ProgressTracker } from './progress-tracker.ts';
 import { WorkQueue } from './work-queue.ts';
+import { formatBytes } from '../units.ts';
 
 export type OutputMode = 'zip' | 'folder' | 'both';
 
@@ -231,6 +232,27 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
   }
 }
 
+/**
+ * A resumed job asks the server again what its unfinished files should be: a result
+ * regenerated while the job was stopped (or a listing corrected since) has a new SHA-256 and
+ * size, and checking against the first listing's would fail it on every run. Only when some
+ * unfinished file is checked against the listing; a listing that fails now keeps the saved
+ * values (the server may be down: the downloads wait for it). The journal is rewritten with
+ * the new values when it is reopened.
+ */
+async function refreshExpectations(state: JobState, options: JobOptions, http: HttpClient, signal: AbortSignal): Promise<void> {
+  if (!state.items.some((item) => !state.done.has(item.i) && item.sha256 !== undefined)) return;
+  const listing = await listSource(state.header.source, { token: options.token, depth: options.depth, kind: state.header.kind, signal }, http).catch(() => null);
+  if (!listing) return;
+  const now = new Map(listing.items.map((item) => [item.id, item]));
+  for (const item of state.items) {
+    const current = now.get(item.id);
+    if (!current || state.done.has(item.i)) continue;
+    item.sha256 = current.sha256;
+    if (current.size !== undefined) item.size = current.size;
+  }
+}
+
 async function loadOrCreateJob(
   options: JobOptions, outDir: string, stateDir: string, http: HttpClient, emit: (e: JobEvent) => void, signal: AbortSignal,
 ): Promise<{ state: JobState; resumed: boolean }> {
@@ -241,15 +263,21 @@ async function loadOrCreateJob(
       throw new ReelpackError('JOB_MISMATCH', `${outDir} holds an unfinished job for ${saved.header.source}; run that again to finish it, or choose another folder`);
     }
     // The job keeps the settings it started with; say so when this run asked for others.
-    // (The archive's name and volume size: the zip sink says the same.) --allow-partial is the
-    // exception: it only decides what happens at the end, so a rerun may add or drop it (the
-    // app's "Bundle without them" does), and the journal keeps the new choice.
-    if (options.mode !== saved.header.mode) {
-      emit({ type: 'warning', message: `resuming the unfinished job in ${outDir} with its earlier settings: --mode ${saved.header.mode} (to change it, let it finish or choose another folder)` });
+    // --allow-partial is the exception: it only decides what happens at the end, so a rerun may
+    // add or drop it (the app's "Bundle without them" does), and the journal keeps the new choice.
+    const header = saved.header;
+    const kept = [
+      options.mode !== header.mode && `--mode ${header.mode}`,
+      options.zipName !== undefined && options.zipName !== header.zipName && `--zip ${header.zipName ?? '(the default name)'}`,
+      options.volumeSize !== undefined && options.volumeSize !== header.volumeSize && `--volume-size ${header.volumeSize === undefined ? 'none' : formatBytes(header.volumeSize)}`,
+    ].filter((setting) => setting !== false);
+    if (kept.length > 0) {
+      emit({ type: 'warning', message: `resuming the unfinished job in ${outDir} with its earlier settings: ${kept.join(', ')} (to change them, let it finish or choose another folder)` });
     }
-    saved.header.allowPartial = options.allowPartial;
+    header.allowPartial = options.allowPartial;
     // Failed files get another chance on every run.
     saved.failed.clear();
+    await refreshExpectations(saved, options, http, signal);
     return { state: saved, resumed: true };
   }
   emit({ type: 'listing', source });

@@ -92,3 +92,24 @@ test('a local file that grew after the listing and then settled is taken at its 
     await dir.remove();
   }
 });
+
+test('a result regenerated while the job was stopped is checked against what the server says now, not the first listing', async () => {
+  const demo = await startDemoServer({ count: 3, size: 400_000, rateBytesPerSec: 800_000 });
+  const dir = await tempDir();
+  try {
+    const out = join(dir.path, 'out');
+    const options: JobOptions = { source: demo.url, outDir: out, mode: 'zip', zipName: 'all', concurrency: 1, stallTimeoutMs: 5000, retries: 1, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
+    const stop = new AbortController();
+    const first = await runJob(options, (e) => void (e.type === 'file' && e.state === 'verified' && stop.abort()), stop.signal);
+    assert.equal(first.error?.code, 'CANCELLED');
+    demo.replace('result_0003.mp4', Buffer.alloc(500_000, 7)); // a new SHA-256 and size in the listing
+    const warnings: string[] = [];
+    const second = await runJob({ ...options, zipName: 'other' }, (e) => void (e.type === 'warning' && warnings.push(e.message)));
+    assert.equal(second.ok, true, JSON.stringify(second));
+    assert.ok(warnings.some((w) => /with its earlier settings: --zip all/.test(w)), `a changed --zip is said to be ignored: ${warnings.join('\n')}`);
+    await checkWithAllReaders(join(out, 'all.zip'), demo.files.map((f) => ({ name: f.name, size: f.data.length, sha256: f.sha256 })));
+  } finally {
+    await demo.close();
+    await dir.remove();
+  }
+});
