@@ -111,10 +111,14 @@ export function buildProgram(): Command {
       // The engine's messages say what happened; what to do next is the command line's to say.
       const advice = summary.error ? adviceFor(summary.error.code) : null;
       if (advice) process.stderr.write(`${advice}\n`);
-      if (summary.error ? process.exitCode === 1 : !summary.ok) {
-        process.stderr.write(summary.error
-          ? 'the job is saved: run the same command again to resume\n'
-          : 'the other files are kept: run the same command again to retry the failed ones\n');
+      if (summary.error) {
+        if (process.exitCode === 1) process.stderr.write('the job is saved: run the same command again to resume\n');
+      } else if (!summary.ok && flags.allowPartial) {
+        // Finished: a rerun would be a new job downloading everything again.
+        const archived = summary.outputs.some((o) => /\.zip$/i.test(o.path));
+        process.stderr.write(`the job is finished without the failed files${archived ? '; the manifest lists them' : ''}\n`);
+      } else if (!summary.ok) {
+        process.stderr.write('the other files are kept: run the same command again to retry the failed ones, or add --allow-partial to finish without them\n');
       }
     });
 

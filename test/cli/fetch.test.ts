@@ -81,7 +81,7 @@ test('fetch from the demo server: JSON events, summary, exit 1 when a file fails
       const out = join(dir, 'out');
       const result = await runCli(['fetch', demo.url, '--out', out, '--mode', 'folder', '--json'], { REELPACK_HOME: join(dir, 'home') });
       assert.equal(result.code, 1, result.stderr);
-      assert.match(result.stderr, /the other files are kept: run the same command again to retry the failed ones/);
+      assert.match(result.stderr, /the other files are kept: run the same command again to retry the failed ones, or add --allow-partial to finish without them/);
       const summary = result.summary!;
       assert.deepEqual(Object.keys(summary).sort(), ['bytes', 'failed', 'files', 'networkBytes', 'ok', 'outputs', 'type']);
       assert.equal(summary.ok, false);
@@ -104,6 +104,11 @@ test('fetch from the demo server: JSON events, summary, exit 1 when a file fails
       assert.ok(again.events.some((e) => e.type === 'warning' && /with its earlier settings: --mode folder/.test(String(e.message))), JSON.stringify(again.events.filter((e) => e.type === 'warning')));
       assert.deepEqual(again.summary?.outputs.filter((o) => o.path.endsWith('.zip')), [], 'still loose files, no archive');
       assert.deepEqual(again.summary?.failed.map((f) => f.name), ['result_0002.mp4'], 'the file the server asked to wait for is fetched now');
+      // Finished without the one that is gone: a rerun would be a new job, so no "run again".
+      const finished = await runCli(['fetch', demo.url, '--out', out, '--allow-partial'], { REELPACK_HOME: join(dir, 'home') });
+      assert.equal(finished.code, 1, finished.stderr);
+      assert.match(finished.stderr, /the job is finished without the failed files\n/);
+      assert.doesNotMatch(finished.stderr, /run the same command again/);
     });
   } finally {
     await demo.close();

@@ -97,10 +97,34 @@ async function looksBinary(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * What an error status from the source means for the job: 401/403 is ACCESS_DENIED, another
+ * permanent status (404…) makes the source unusable; transient ones (5xx, 408, 429) stay as they
+ * are, to be retried.
+ */
+function sourceStatusError(error: unknown, options: ListOptions, notWhat: string): unknown {
+  const e = error as ReelpackError;
+  if (e.code !== 'HTTP_STATUS') return error;
+  if (e.statusCode === 401 || e.statusCode === 403) {
+    const why = options.token ? 'the server refused the access token given' : 'the server asks for an access token';
+    return new ReelpackError('ACCESS_DENIED', `${e.message}: ${why}`, { statusCode: e.statusCode });
+  }
+  if (e.statusCode !== undefined && e.statusCode < 500 && e.statusCode !== 429 && e.statusCode !== 408) {
+    return new ReelpackError('SOURCE_UNUSABLE', `${e.message}: ${notWhat}`, { statusCode: e.statusCode });
+  }
+  return error;
+}
+
 async function listHttp(url: string, options: ListOptions, http: HttpClient): Promise<Found> {
   const { kind, signal } = options;
   if (kind === 'folder') throw new ReelpackError('USAGE', `--kind folder needs a local path, not a URL: ${url}`);
-  if (kind === 'api') return { kind, ...(await listResultsApi(url, http, { signal })) };
+  if (kind === 'api') {
+    try {
+      return { kind, ...(await listResultsApi(url, http, { signal })) };
+    } catch (error) {
+      throw sourceStatusError(error, options, 'not a results API');
+    }
+  }
   if (kind === undefined) {
     const firstPage = await probeResultsApi(url, http, signal);
     if (firstPage) return { kind: 'api', ...(await listResultsApi(url, http, { signal, firstPage })) };
@@ -110,16 +134,7 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
     try {
       expectOk(res);
     } catch (error) {
-      const e = error as ReelpackError;
-      // Permanent statuses (404…) make the source unusable; transient ones are retried.
-      if (e.statusCode === 401 || e.statusCode === 403) {
-        const why = options.token ? 'the server refused the access token given' : 'the server asks for an access token';
-        throw new ReelpackError('ACCESS_DENIED', `${e.message}: ${why}`, { statusCode: e.statusCode });
-      }
-      if (e.statusCode !== undefined && e.statusCode < 500 && e.statusCode !== 429 && e.statusCode !== 408) {
-        throw new ReelpackError('SOURCE_UNUSABLE', `${e.message}: not a results API, folder listing or URL list`, { statusCode: e.statusCode });
-      }
-      throw error;
+      throw sourceStatusError(error, options, 'not a results API, folder listing or URL list');
     }
     const contentType = res.headers['content-type'] ?? '';
     // With --kind the body is read as that kind, whatever it is. A body typed HTML or JSON
