@@ -13,7 +13,7 @@ import { listSource } from '../core/sources/list-source.ts';
 import { sourceKinds } from '../core/sources/source-types.ts';
 import type { SourceKind } from '../core/sources/source-types.ts';
 import { countOf, describeListedSize, parseSize } from '../core/units.ts';
-import { createPrinter } from './progress-printer.ts';
+import { createPrinter, terminalSafe } from './progress-printer.ts';
 
 const usageCodes = new Set<ErrorCode>(['USAGE', 'SOURCE_UNUSABLE', 'ACCESS_DENIED', 'BAD_LISTING', 'EMPTY_LISTING', 'LOCKED', 'JOB_MISMATCH']);
 
@@ -51,7 +51,7 @@ function sizeArg(value: string): number {
 function fail(error: unknown, json: boolean): never {
   const err = toReelpackError(error);
   if (json) process.stdout.write(JSON.stringify({ type: 'summary', ok: false, files: 0, bytes: 0, networkBytes: 0, failed: [], outputs: [], error: err.toData() }) + '\n');
-  process.stderr.write(`reelpack: ${err.message}\n`);
+  process.stderr.write(`reelpack: ${terminalSafe(err.message)}\n`);
   const advice = adviceFor(err.code);
   if (advice) process.stderr.write(`${advice}\n`);
   process.exit(exitCodeFor(err.code));
@@ -138,8 +138,10 @@ export function buildProgram(): Command {
         }
         const total = listing.items.reduce((s, i) => s + (i.size ?? 0), 0);
         const unsized = listing.items.filter((i) => i.size === undefined).length;
-        for (const item of listing.items) process.stdout.write(`${String(item.size ?? '?').padStart(12)}  ${item.name}\n`);
-        for (const skip of listing.skipped) process.stdout.write(`${'skipped'.padStart(12)}  ${skip.name} (${skip.reason})\n`);
+        for (const item of listing.items) process.stdout.write(`${String(item.size ?? '?').padStart(12)}  ${terminalSafe(item.name)}\n`);
+        for (const skip of listing.skipped) process.stdout.write(`${'skipped'.padStart(12)}  ${terminalSafe(`${skip.name} (${skip.reason})`)}\n`);
+        // The listing's own warnings (pages missing, malformed checksums): the list is not the whole story.
+        for (const warning of listing.warnings ?? []) process.stderr.write(`warning: ${terminalSafe(warning)}\n`);
         process.stdout.write(`${countOf(listing.items.length, 'file')}, ${describeListedSize(total, listing.items.length, unsized)} (${listing.kind} source ${listing.source})\n`);
       } catch (error) {
         fail(error, flags.json);

@@ -6,6 +6,14 @@ import { countOf, describeListedSize, formatBytes, formatDuration } from '../cor
 
 export type PrintMode = 'json' | 'tty' | 'plain';
 
+/**
+ * Text from the server (names, reasons) made safe for a terminal: control characters (escape
+ * sequences that retitle or clear the terminal, newlines that forge lines, NUL) become `\xNN`.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: NodeJS.WriteStream): (event: JobEvent) => void {
   if (mode === 'json') return (event) => out.write(JSON.stringify(event) + '\n');
   let barShown = false;
@@ -17,7 +25,7 @@ export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: Nod
   };
   const line = (text: string) => {
     clearBar();
-    err.write(text + '\n');
+    err.write(terminalSafe(text) + '\n');
   };
   return (event) => {
     switch (event.type) {

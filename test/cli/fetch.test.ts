@@ -408,3 +408,34 @@ test('a reader that goes away (| head) interrupts a fetch with 130, never 0: the
     await demo.close();
   }
 });
+
+test('names from the server cannot drive the terminal: control characters are shown as \\xNN', async () => {
+  const evil = ['ctl\u0001\u001b[31mred\u0007.mp4', 'new\nline.mp4'];
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/api/results')) {
+      const items = [
+        ...evil.map((name, k) => ({ id: `r${k}`, name, url: `/f${k}.mp4`, size: 3 })),
+        { id: 'p', name: 'evil\u001b]0;pwned\u0007\u001b[2J.mp4', url: '/p.mp4', status: 'processing' },
+      ];
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items, page: 1, page_size: 20, total: 3 }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': 3 }).end('abc');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await withTemp(async (dir) => {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const listed = await runCli(['list', url]);
+      assert.equal(listed.code, 0, listed.stderr);
+      const fetched = await runCli(['fetch', url, '--out', join(dir, 'out')]);
+      assert.equal(fetched.code, 0, fetched.stderr);
+      for (const text of [listed.stdout, listed.stderr, fetched.stderr]) assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, JSON.stringify(text));
+      assert.match(listed.stdout, /ctl\\x01\\x1b\[31mred\\x07\.mp4/);
+      assert.match(listed.stdout, /new\\x0aline\.mp4/);
+      assert.match(fetched.stderr, /skipped evil\\x1b\]0;pwned\\x07\\x1b\[2J\.mp4: status is "processing"/);
+    });
+  } finally {
+    server.close();
+  }
+});
