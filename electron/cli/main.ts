@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import { jobDefaults } from '../core/jobs/job-defaults.ts';
-import { runJob } from '../core/jobs/job-runner.ts';
+import { hasSavedJob, runJob } from '../core/jobs/job-runner.ts';
 import type { OutputMode } from '../core/jobs/job-runner.ts';
 import { listSource } from '../core/sources/list-source.ts';
 import { sourceKinds } from '../core/sources/source-types.ts';
@@ -112,7 +112,8 @@ export function buildProgram(): Command {
       const advice = summary.error ? adviceFor(summary.error.code) : null;
       if (advice) process.stderr.write(`${advice}\n`);
       if (summary.error) {
-        if (process.exitCode === 1) process.stderr.write('the job is saved: run the same command again to resume\n');
+        // Only if there is a job to resume (one refused for space before it began left nothing).
+        if (process.exitCode === 1 && hasSavedJob(flags.out)) process.stderr.write('the job is saved: run the same command again to resume\n');
       } else if (!summary.ok && flags.allowPartial) {
         // Finished: a rerun would be a new job downloading everything again.
         const archived = summary.outputs.some((o) => /\.zip$/i.test(o.path));

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli, startCli } from '../helpers/cli.ts';
 import { freePort, startNginx, tempDir } from '../helpers/servers.ts';
+import { cannotMountTmpfs, withTmpfs } from '../helpers/tmpfs.ts';
 import { startDemoServer } from '../servers/demo-server.ts';
 
 async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -437,5 +438,26 @@ test('names from the server cannot drive the terminal: control characters are sh
     });
   } finally {
     server.close();
+  }
+});
+
+test('a job refused for space before it begins leaves nothing behind: a rerun may choose other settings', { skip: cannotMountTmpfs() ?? false }, async () => {
+  const demo = await startDemoServer({ count: 6, size: 1024 * 1024 });
+  try {
+    await withTmpfs(8, async (mount) => {
+      const out = join(mount, 'out');
+      // ZIP mode stages the downloads: ~12 MB for 6 MB of files, more than the 8 MB disk.
+      const refused = await runCli(['fetch', demo.url, '--out', out]);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /not enough free space/);
+      assert.doesNotMatch(refused.stderr, /the job is saved/);
+      assert.deepEqual(await readdir(out), [], 'no .reelpack left to hold the next run to these settings');
+      // Loose files only need the batch once: that fits, with no "earlier settings" warning.
+      const folder = await runCli(['fetch', demo.url, '--out', out, '--mode', 'folder']);
+      assert.equal(folder.code, 0, folder.stderr);
+      assert.doesNotMatch(folder.stderr, /earlier settings/);
+    });
+  } finally {
+    await demo.close();
   }
 });

@@ -2,6 +2,7 @@
 // file to the output sink, finish, clean up. Crash-safe: run the same job again after any
 // interruption and it continues from the journal and the .part files.
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rmdir, stat, truncate, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
@@ -25,7 +26,7 @@ import { checksumsName, manifestName } from '../bundle/manifest.ts';
 import { acquireJobLock } from './job-lock.ts';
 import { checkJobFreeSpace, checkJobOptions, commitsPerConnection, createDestination, stagingLimitBytes } from './job-preflight.ts';
 import { jobDefaults } from './job-defaults.ts';
-import { Journal, journalVersion, readJournal, removeJobState } from './journal.ts';
+import { Journal, journalPath, journalVersion, readJournal, removeJobState } from './journal.ts';
 import type { DoneFact, JobHeader, JobItem, JobState } from './journal.ts';
 import type { OutputSink, VerifiedFile } from './output-sink.ts';
 import { ProgressTracker } from './progress-tracker.ts';
@@ -73,6 +74,11 @@ const stillWritingMinDelayMs = 3000;
 
 export function stateDirOf(outDir: string): string {
   return join(resolve(outDir), stateFolderName);
+}
+
+/** Whether a destination holds an unfinished job that a rerun resumes. */
+export function hasSavedJob(outDir: string): boolean {
+  return existsSync(journalPath(stateDirOf(outDir)));
 }
 
 export function stagedPath(stateDir: string, item: JobItem): string {
@@ -190,12 +196,14 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     await createDestination(outDir);
     release = await acquireJobLock(stateDir, outDir);
     const { state, resumed } = await loadOrCreateJob(options, outDir, stateDir, http, emit, stop.signal);
+    // Before the journal is written: a new job refused for space leaves nothing behind, so a
+    // rerun may choose other settings (volumes, another folder) instead of being held to these.
+    await checkJobFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`, options.concurrency);
     const journal = await Journal.create(stateDir, state);
     const bytesTotal = state.items.reduce((sum, item) => sum + (item.size ?? 0), 0);
     const unsizedFiles = state.items.filter((item) => item.size === undefined).length;
     emit({ type: 'listed', source: state.header.source, kind: state.header.kind, files: state.items.length, bytes: bytesTotal, unsizedFiles, resumed });
     const tracker = new ProgressTracker(bytesTotal, state.items.length, unsizedFiles);
-    await checkJobFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`, options.concurrency);
     const sink = await createArchiveSink(options, state, outDir, stateDir, emit, stop.signal);
     rt = { options, state, stateDir, journal, http, sink, loose: [], tracker, learnedSizes: new Map(), emit, signal: stop.signal, failed: [], active: new Map(), tries: new Map(), waitingForServer: new Map(), fatal: null, stop, commits: new Set(), limiter: options.limitRate ? new RateLimiter(options.limitRate) : undefined, precounted: new Map() };
     return await execute(rt);
