@@ -230,7 +230,7 @@ async function receive(
   let received = 0;
   try {
     await pumpBody(res, writer, {
-      url: target.url, expectedLength, limiter: ctx.limiter,
+      url: target.url, expectedLength, limiter: ctx.limiter, signal: ctx.signal,
       onChunk: (chunk) => {
         received += chunk.length;
         ctx.onBytes(chunk.length);
@@ -276,6 +276,8 @@ export interface PumpOptions {
   /** Bytes the response announced; more is a protocol error. */
   expectedLength: number | undefined;
   limiter?: RateLimiter | undefined;
+  /** Ends a rate-limit pause at once (a pause at 1 KB/s is minutes long: Ctrl-C took 5 min). */
+  signal?: AbortSignal | undefined;
   /** Sees every chunk before it is written. */
   onChunk: (chunk: Buffer) => void;
   /** Bytes of this body wanted, asked before each chunk; once they are in, the rest is dropped. */
@@ -317,6 +319,6 @@ function streamInto(res: DownloadResponse, writer: BufferedFileWriter, options: 
     const pause = options.limiter?.take(chunk.length) ?? 0;
     // Everything wanted has arrived: drop the rest of the body (and its connection).
     if (last && received !== options.expectedLength) res.body.stop();
-    return pause > 0 ? Promise.all([written, sleep(pause)]).then(() => {}) : written;
+    return pause > 0 ? Promise.all([written, sleep(pause, undefined, { signal: options.signal })]).then(() => {}) : written;
   });
 }

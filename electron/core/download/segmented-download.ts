@@ -229,7 +229,7 @@ async function fetchRange(
       writers.set(range, writer);
       try {
         await pumpBody(res, writer, {
-          url: target.url, expectedLength: asked.end - asked.start + 1, limiter: ctx.limiter,
+          url: target.url, expectedLength: asked.end - asked.start + 1, limiter: ctx.limiter, signal: ctx.signal,
           stopAfter: () => range.end - asked.start + 1,
           onChunk: (chunk) => {
             moved += chunk.length;
