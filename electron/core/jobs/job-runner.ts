@@ -4,7 +4,7 @@
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rmdir, stat, truncate, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { syncFile } from '../fs-sync.ts';
 import type { ErrorData } from '../errors.ts';
@@ -18,7 +18,7 @@ import { downloadSegmented, segmentThresholdBytes, SegmentsUnsupportedError } fr
 import { UniquePathAllocator } from '../names/safe-path.ts';
 import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
 import { stateFolderName } from '../sources/local-folder.ts';
-import type { SourceKind } from '../sources/source-types.ts';
+import type { ResultItem, SourceKind } from '../sources/source-types.ts';
 import { defaultConfigDir, loadCatalog, recordFetched } from './catalog.ts';
 import { looseOutput, placeLooseFile } from './folder-sink.ts';
 import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.ts';
@@ -241,6 +241,18 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
 }
 
 /**
+ * A local folder source never takes in the job's own destination: with --out inside it, a rerun
+ * bundled its earlier archive (zips/…_results_….zip) or copied its copies (copy/copy/c1.mp4).
+ * The destination being the source folder itself is refused.
+ */
+function withoutOwnOutput(items: ResultItem[], source: string, outDir: string): ResultItem[] {
+  const inside = (file: string, dir: string) => relative(dir, file) !== '' && !relative(dir, file).startsWith('..') && !isAbsolute(relative(dir, file));
+  if (resolve(outDir) === resolve(source)) throw new ReelpackError('USAGE', `--out is the source folder itself (${outDir}): choose another folder for the downloads and archives`);
+  if (!inside(resolve(outDir), resolve(source))) return items;
+  return items.filter((item) => !inside(resolve(item.url), resolve(outDir)));
+}
+
+/**
  * A resumed job asks the server again what its unfinished files should be: a result
  * regenerated while the job was stopped (or a listing corrected since) has a new SHA-256 and
  * size, and checking against the first listing's would fail it on every run. Only when some
@@ -291,6 +303,7 @@ async function loadOrCreateJob(
   emit({ type: 'listing', source });
   const listing = await listSource(source, { token: options.token, depth: options.depth, kind: options.kind, signal }, http);
   let chosen = listing.items;
+  if (listing.kind === 'folder') chosen = withoutOwnOutput(chosen, listing.source, outDir);
   if (options.selectIds) {
     const wanted = new Set(options.selectIds);
     chosen = chosen.filter((item) => wanted.has(item.id));

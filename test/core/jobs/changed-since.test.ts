@@ -113,3 +113,25 @@ test('a result regenerated while the job was stopped is checked against what the
     await dir.remove();
   }
 });
+
+test('--out inside a local source folder: reruns never take in their own archives or copies; --out the folder itself is refused', async () => {
+  const dir = await tempDir();
+  try {
+    const base = { concurrency: 1, stallTimeoutMs: 5000, retries: 0, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
+    for (const [mode, sub] of [['zip', 'zips'], ['folder', 'copy']] as const) {
+      const source = join(dir.path, `clips-${mode}`);
+      await mkdir(source);
+      await writeFile(join(source, 'c1.mp4'), Buffer.alloc(10_000, 1));
+      for (let run = 0; run < 2; run++) {
+        const summary = await runJob({ ...base, source, outDir: join(source, sub), mode }, () => {});
+        assert.equal(summary.files, 1, `${mode}, run ${run}: ${JSON.stringify(summary)}`);
+      }
+      if (mode === 'folder') assert.deepEqual(await readdir(join(source, sub)), ['c1.mp4']);
+    }
+    const source = join(dir.path, 'clips-zip');
+    const itself = await runJob({ ...base, source, outDir: source, mode: 'folder' }, () => {});
+    assert.equal(itself.error?.code, 'USAGE', JSON.stringify(itself));
+  } finally {
+    await dir.remove();
+  }
+});
