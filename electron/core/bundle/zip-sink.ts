@@ -307,7 +307,7 @@ class ZipSink implements OutputSink {
     }
     if (this.limit !== null && volume.plan.sizeWith(file, compress) > this.limit) {
       volume.oversize = true;
-      this.warn(`file larger than the volume size gets a volume of its own: ${file.safePath} (${formatBytes(file.size)} > ${formatBytes(this.limit)})`);
+      this.warn(`file larger than the volume size gets a volume of its own: ${file.safePath} (${formatBytes(file.size)} with its ZIP headers and the manifest > ${formatBytes(this.limit)})`);
     }
     volume.plan.add(file, compress);
     this.client!.add(volume.archiveId, { name: file.safePath, sourcePath: file.path, size: file.size, compress, mtimeMs: file.mtimeMs });
@@ -383,7 +383,9 @@ class ZipSink implements OutputSink {
     );
     const checksums = files.map((file) => checksumsLine(file.sha256, file.safePath)).join('');
     const needed = volume.plan.sizeWithTrailer(Buffer.byteLength(manifest), Buffer.byteLength(checksums));
-    if (failed && this.limit !== null && needed > this.limit) {
+    // (An oversize volume is over the limit anyway: the manifest goes in with its one file, not
+    // into a volume holding nothing else.)
+    if (failed && this.limit !== null && needed > this.limit && !volume.oversize) {
       if (files.length === 0) throw new ReelpackError('ZIP_FAILED', `volume size too small for the manifest: ${needed} bytes > ${this.limit}`);
       // The complete manifest (with the failed list) does not fit: it gets a volume of its own.
       await this.closeVolume(volume, null);

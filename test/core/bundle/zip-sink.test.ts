@@ -164,6 +164,24 @@ test('volumes honour the limit, each opens alone, manifests name the set, an ove
   }
 });
 
+test('an oversize last file takes the complete manifest into its own volume, not into a volume holding nothing else', async () => {
+  const dir = await makeTempDir('oversize-last');
+  try {
+    const files = [await stageFile(dir, 'small.mp4', 100_000), await stageFile(dir, 'huge.mov', 1_300_000)];
+    const { ctx } = makeContext(path.join(dir, 'out'));
+    const sink = createZipSink(ctx, { zipName: 'set', volumeSize: 1024 * 1024, expectedFiles: files.length, expectedBytes: total(files) });
+    for (const file of files) await sink.add(file);
+    const outputs = await sink.finish({ failed: [] });
+    assert.deepEqual(outputs.map((o) => path.basename(o.path)), ['set.part1.zip', 'set.part2.zip']);
+    const last = parseManifest(await readEntryText(outputs[1]!.path, 'manifest.json'));
+    assert.equal(last.archive.complete, true);
+    assert.deepEqual(last.files.map((f) => f.path), ['huge.mov']);
+    await checkWithAllReaders(outputs[1]!.path, expectedOf([files[1]!]));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('an existing archive is never overwritten: the new one gets " (2)"', async () => {
   const dir = await makeTempDir('taken');
   try {
