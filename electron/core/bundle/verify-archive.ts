@@ -4,9 +4,11 @@
 // (size, CRC-32, SHA-256) and SHA256SUMS, for any archive Reelpack wrote.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import { ReelpackError } from '../errors.ts';
 import { checksumsName, crc32Hex, manifestName, parseManifest } from './manifest.ts';
+import type { Manifest } from './manifest.ts';
 import type { CheckedEntry } from './read-behind-check.ts';
 import { readCentralDirectory, readEntryData } from './zip-reader.ts';
 import type { CentralEntry } from './zip-reader.ts';
@@ -124,7 +126,8 @@ export async function verifyArchive(archivePath: string): Promise<ArchiveCheck> 
         problems.push(`unreadable entry: ${entry.name}: ${message(error)}`);
       }
     }
-    checkAgainstManifest(byName, problems);
+    const manifest = checkAgainstManifest(byName, problems);
+    if (manifest) await checkVolumeSet(archivePath, manifest, problems);
     return { ok: problems.length === 0, entries: directory.entries.length, problems };
   } catch (error) {
     problems.push(`unreadable archive: ${message(error)}`);
@@ -134,15 +137,31 @@ export async function verifyArchive(archivePath: string): Promise<ArchiveCheck> 
   }
 }
 
-function checkAgainstManifest(byName: Map<string, ScannedEntry>, problems: string[]): void {
+/**
+ * The last volume of a set names every volume with its size: each must be beside it. (Their
+ * contents are checked by verifying them too: `reelpack verify set.part*.zip`.)
+ */
+async function checkVolumeSet(archivePath: string, manifest: Manifest, problems: string[]): Promise<void> {
+  if (!manifest.archive.complete || manifest.archive.volume === null) return;
+  for (const volume of manifest.volumes) {
+    if (volume.name === manifest.archive.name || volume.size === undefined) continue;
+    const size = await fs.stat(path.join(path.dirname(archivePath), volume.name)).then((s) => s.size, () => null);
+    if (size === null) problems.push(`volume of this set missing beside it: ${volume.name}`);
+    else if (size !== volume.size) problems.push(`volume of this set has another size than the manifest says: ${volume.name} (${size} != ${volume.size})`);
+  }
+}
+
+/** Checks the entries against manifest.json and SHA256SUMS; returns the manifest if it could be read. */
+function checkAgainstManifest(byName: Map<string, ScannedEntry>, problems: string[]): Manifest | null {
   const manifestText = byName.get(manifestName)?.text;
   if (manifestText === undefined) {
     problems.push(`no ${manifestName} in the archive`);
-    return;
+    return null;
   }
   let listed: Set<string>;
+  let manifest: Manifest;
   try {
-    const manifest = parseManifest(manifestText);
+    manifest = parseManifest(manifestText);
     listed = new Set(manifest.files.map((file) => file.path));
     for (const file of manifest.files) {
       const scanned = byName.get(file.path);
@@ -156,7 +175,7 @@ function checkAgainstManifest(byName: Map<string, ScannedEntry>, problems: strin
     }
   } catch (error) {
     problems.push(`bad ${manifestName}: ${message(error)}`);
-    return;
+    return null;
   }
   for (const name of byName.keys()) {
     if (name !== manifestName && name !== checksumsName && !listed.has(name)) problems.push(`entry not in manifest: ${name}`);
@@ -164,7 +183,7 @@ function checkAgainstManifest(byName: Map<string, ScannedEntry>, problems: strin
   const sums = byName.get(checksumsName)?.text;
   if (sums === undefined) {
     problems.push(`no ${checksumsName} in the archive`);
-    return;
+    return manifest;
   }
   const summed = new Set<string>();
   for (const line of sums.split('\n')) {
@@ -175,7 +194,9 @@ function checkAgainstManifest(byName: Map<string, ScannedEntry>, problems: strin
       continue;
     }
     summed.add(match[2]!);
-    if (byName.get(match[2]!)?.sha256 !== match[1]) problems.push(`SHA-256 differs from ${checksumsName}: ${match[2]}`);
+    const scanned = byName.get(match[2]!);
+    if (scanned && scanned.sha256 !== match[1]) problems.push(`SHA-256 differs from ${checksumsName}: ${match[2]}`); // a missing one is reported above
   }
   for (const name of listed) if (!summed.has(name)) problems.push(`missing from ${checksumsName}: ${name}`);
+  return manifest;
 }

@@ -157,6 +157,11 @@ test('volumes honour the limit, each opens alone, manifests name the set, an ove
       assert.deepEqual(manifest.volumes.map((v) => v.name), outputs.slice(0, i + 1).map((o) => path.basename(o.path)));
     }
     assert.ok(events.some((e) => e.type === 'warning' && /huge\.mov/.test(e.message)));
+    // The last volume names the whole set: verifying it finds a volume that went missing.
+    const first = outputs[0]!.path;
+    await fs.rename(first, `${first}.moved`);
+    assert.deepEqual((await verifyArchive(outputs.at(-1)!.path)).problems, ['volume of this set missing beside it: set.part1.zip']);
+    await fs.rename(`${first}.moved`, first);
     const progressTimes = events.filter((e) => e.type === 'bundle' && e.state === 'writing').length;
     assert.ok(progressTimes >= outputs.length);
   } finally {
