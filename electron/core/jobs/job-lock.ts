@@ -1,6 +1,7 @@
 // One reelpack run per destination: a lock file with the owner's pid. A lock whose owner
 // is gone (crash, kill -9) is taken over. The app runs every job in one process, so the pid
 // alone cannot tell its jobs apart: locks this process holds are also kept in `heldHere`.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +13,20 @@ function alive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * When a process started (Linux: /proc/<pid>/stat, in clock ticks since boot), so a lock whose
+ * pid now belongs to another program (after a reboot, or pids wrapping) is known to be stale;
+ * undefined where it cannot be read (other systems: the pid alone decides).
+ */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]; // field 22, starttime
+  } catch {
+    return undefined;
   }
 }
 
@@ -46,7 +61,7 @@ async function createLockFile(path: string): Promise<boolean> {
   try {
     const file = await open(path, 'wx');
     try {
-      await file.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+      await file.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), started: processStart(process.pid) }));
     } finally {
       await file.close();
     }
@@ -59,14 +74,18 @@ async function createLockFile(path: string): Promise<boolean> {
 
 /** Throws LOCKED if the existing lock's owner is another live process (here or on another host); returns if it is stale. */
 async function refuseLiveOwner(path: string, outDir: string): Promise<void> {
-  let owner: { pid?: number; host?: string } = {};
+  let owner: { pid?: number; host?: string; started?: string } = {};
   try {
     owner = JSON.parse(await readFile(path, 'utf8')) as typeof owner;
   } catch {
     // unreadable: a crash between create and write; treat as stale
   }
   // Our own pid on a lock not in heldHere: an earlier process that had the same pid (a reboot).
-  if (owner.pid && owner.host === hostname() && owner.pid !== process.pid && alive(owner.pid)) {
+  const sameProcess = (pid: number) => {
+    const started = processStart(pid);
+    return owner.started === undefined || started === undefined || started === owner.started;
+  };
+  if (owner.pid && owner.host === hostname() && owner.pid !== process.pid && alive(owner.pid) && sameProcess(owner.pid)) {
     throw new ReelpackError('LOCKED', `another reelpack (pid ${owner.pid}) is already working in ${outDir}; wait for it or stop it first`);
   }
   if (owner.pid && owner.host && owner.host !== hostname()) {

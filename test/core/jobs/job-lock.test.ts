@@ -2,11 +2,12 @@
 // processes (a lock left by a process that is gone is taken over).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { acquireJobLock } from '../../../electron/core/jobs/job-lock.ts';
+import { acquireJobLock, processStart } from '../../../electron/core/jobs/job-lock.ts';
 import { discardJob, runJob } from '../../../electron/core/jobs/job-runner.ts';
 import { startDemoServer } from '../../servers/demo-server.ts';
 import { tempDir } from '../../helpers/servers.ts';
@@ -78,6 +79,24 @@ test('a run whose listing fails leaves no empty .reelpack folder behind', async 
     assert.equal(summary.ok, false);
     assert.ok(!existsSync(join(out, '.reelpack')));
   } finally {
+    await dir.remove();
+  }
+});
+
+test('a lock whose pid now belongs to another program (a reboot, pids wrapping) is stale; one of the live owner is not', { skip: processStart(process.pid) === undefined ? 'no /proc here' : false }, async () => {
+  const dir = await tempDir();
+  const other = spawn('sleep', ['30']); // a live process that is not the lock's owner
+  try {
+    const stateDir = join(dir.path, '.reelpack');
+    await mkdir(stateDir);
+    const lock = join(stateDir, 'lock');
+    await writeFile(lock, JSON.stringify({ pid: other.pid, host: hostname(), since: '2020-01-01T00:00:00Z', started: '1' }));
+    const release = await acquireJobLock(stateDir, dir.path);
+    await release();
+    await writeFile(lock, JSON.stringify({ pid: other.pid, host: hostname(), since: '2020-01-01T00:00:00Z', started: processStart(other.pid!) }));
+    await assert.rejects(acquireJobLock(stateDir, dir.path), { code: 'LOCKED' });
+  } finally {
+    other.kill();
     await dir.remove();
   }
 });
