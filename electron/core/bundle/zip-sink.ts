@@ -375,6 +375,14 @@ class ZipSink implements OutputSink {
       await new Promise<void>((resolve) => (volume.allRead = resolve));
       if (this.fatal) throw this.fatal;
     }
+    if (volume.volume === null && (await fs.stat(this.finalPath(volume)).then(() => true, () => false))) {
+      // Taken since the job chose it (another run given the same --zip, another program): a
+      // free name rather than a job that fails on every run. (Volumes keep their set's name.)
+      const base = await chooseFreeBase(this.state.dir, this.state.base);
+      this.warn(`${volume.fileName} was taken by another file meanwhile: the archive is ${archiveFileName(base, null)}`);
+      this.state.base = base;
+      volume.fileName = archiveFileName(base, null);
+    }
     const files = volume.plan.files.map((p) => p.file);
     const own = { files: files.length, bytes: volume.plan.bytes };
     const manifest = serializeManifest(

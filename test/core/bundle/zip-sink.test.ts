@@ -200,6 +200,19 @@ test('an existing archive is never overwritten: the new one gets " (2)"', async 
     const [archive] = await sink.finish({ failed: [] });
     assert.equal(path.basename(archive!.path), 'mine (2).zip');
     assert.equal(await fs.readFile(path.join(out, 'mine.zip'), 'utf8'), 'precious');
+    // Taken while the archive was being written (another run given the same --zip): the next free name.
+    const out2 = path.join(dir, 'out2');
+    await fs.mkdir(out2);
+    const later = makeContext(out2);
+    const second = createZipSink(later.ctx, { zipName: 'later.zip', expectedFiles: 1, expectedBytes: 100 });
+    await second.add(await stageFile(dir, 'b.mp4', 100));
+    await fs.writeFile(path.join(out2, 'later.zip'), 'theirs');
+    const [renamed] = await second.finish({ failed: [] });
+    assert.equal(path.basename(renamed!.path), 'later (2).zip');
+    assert.equal(await fs.readFile(path.join(out2, 'later.zip'), 'utf8'), 'theirs');
+    assert.equal(parseManifest(await readEntryText(renamed!.path, 'manifest.json')).archive.name, 'later (2).zip');
+    assert.deepEqual((await verifyArchive(renamed!.path)).problems, []);
+    assert.ok(later.events.some((e) => e.type === 'warning' && /later\.zip was taken by another file meanwhile: the archive is later \(2\)\.zip/.test(e.message)));
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
