@@ -40,14 +40,22 @@ function service(configDir: string, opened: string[] = [], extra: Partial<AppSer
   });
 }
 
+/** Resolves with the job once it is in one of `statuses`, including when it already is (a job may fail before startJob returns). */
 function waitForStatus(app: AppService, jobId: string, statuses: JobStatus[]): Promise<Events['job']> {
   return new Promise((resolve) => {
+    let settled = false;
+    const finish = (change: Events['job']) => {
+      if (settled) return;
+      settled = true;
+      off();
+      resolve(change);
+    };
     const off = app.subscribe((name, payload) => {
       const change = payload as Events['job'];
-      if (name === 'job' && change.job.id === jobId && statuses.includes(change.job.status)) {
-        off();
-        resolve(change);
-      }
+      if (name === 'job' && change.job.id === jobId && statuses.includes(change.job.status)) finish(change);
+    });
+    void app.getJob({ jobId }).then((snap) => {
+      if (statuses.includes(snap.job.status)) finish({ ...snap, warningsFrom: 0 });
     });
   });
 }
