@@ -17,6 +17,7 @@ import { ProgressScreen } from './screens/progress-screen.tsx';
 import type { JobView } from './screens/progress-screen.tsx';
 import { ResultsScreen } from './screens/results-screen.tsx';
 import type { AppClient } from './transport/contract-client.ts';
+import { isActiveJob } from './components/job-status.ts';
 
 type Screen = 'connect' | 'results' | 'bundle' | 'progress' | 'done' | 'jobs';
 
@@ -114,13 +115,13 @@ export function App({ client }: { client: AppClient }) {
       }
       const list = await refreshJobs();
       // A page opened (or reloaded) while a job runs: that job is what the user was watching.
-      const active = list.find((j) => j.status === 'running' || j.status === 'pausing' || j.status === 'cancelling');
+      const active = list.find(isActiveJob);
       if (active && !jobId.current) {
         const snap = await client.getJob({ jobId: active.id });
         if (snap.ok && !jobId.current) {
           jobId.current = active.id;
           setJob(toView(snap.value));
-          setScreen('progress');
+          setScreen(snap.value.job.status === 'done' ? 'done' : 'progress'); // it may have finished meanwhile
         }
       }
     })();
@@ -305,6 +306,7 @@ export function App({ client }: { client: AppClient }) {
               canBrowse={info?.canBrowse ?? false}
               exampleName={connection.defaultArchiveName}
               minVolumeBytes={info?.minVolumeBytes ?? 0}
+              activeJobs={jobs.filter(isActiveJob).map((j) => j.id).join(',')}
               checkFolder={async (p, plan) => { const r = await client.checkFolder({ path: p, plan }); return r.ok ? r.value : null; }}
               browse={() => run(client.chooseFolder({ defaultPath: choices.folder || undefined }))}
               starting={busy}

@@ -118,7 +118,7 @@ export const messagesEn = {
   bundleWithout: 'Bundle without them',
   finishWithout: 'Finish without them',
   finishWithoutHint: 'Tries the failed files once more; if they still fail, finishes with what arrived (an archive lists them as failed in its manifest).',
-  confirmCancel: 'Stop and delete this job’s unfinished downloads? Files and archives already saved in the folder stay.',
+  confirmCancel: 'Stop and delete this job’s downloads? Finished archives, and files already saved in the folder, stay.',
   discardDownloads: 'Discard downloads',
   keepGoing: 'Keep going',
   status_running: 'running',
@@ -150,7 +150,7 @@ export const messagesEn = {
   failedSummaryOne: '1 file failed. The rest are kept: retry to fetch it, or finish without it.',
   pausedNote: 'Paused. Everything downloaded so far is kept.',
   cancelledNote: 'Cancelled. The downloads were deleted.',
-  cancelledKeptNote: 'Cancelled. The unfinished downloads were deleted; files and archives already saved in the folder were kept.',
+  cancelledKeptNote: 'Cancelled. Its downloads were deleted; finished archives and files already saved in the folder were kept.',
   cancelledNothingNote: 'Cancelled. Nothing in the folder was deleted.',
   unknownEta: '—',
   // done

@@ -43,6 +43,8 @@ export interface BundleScreenProps {
   /** The default archive name (Connection.defaultArchiveName), shown as the name's example. */
   exampleName: string;
   minVolumeBytes: number;
+  /** The app's running jobs (their ids), so the folder is checked again when one starts or stops. */
+  activeJobs: string;
   checkFolder(path: string, plan: FolderPlan): Promise<FolderCheck | null>;
   browse(): Promise<string | null>;
   starting: boolean;
@@ -61,7 +63,8 @@ export function BundleScreen(props: BundleScreenProps) {
   // will need there with the job's own rule (zip mode stages downloads: about twice the batch).
   const volume = choices.mode === 'folder' ? undefined : volumeBytes(choices, props.minVolumeBytes);
   const plan: FolderPlan = { source: props.source, mode: choices.mode, volumeSize: volume, bytes: props.bytes, largestBytes: props.largestBytes };
-  const key = JSON.stringify([choices.folder, plan]);
+  // Also when a job starts or stops: a folder busy with one is free again once it finishes.
+  const key = JSON.stringify([choices.folder, plan, props.activeJobs]);
   useEffect(() => {
     let live = true;
     const timer = setTimeout(() => {

@@ -5,6 +5,7 @@ import type { Tone } from '../components/badge.tsx';
 import { formatBytes, formatDate, hostOf } from '../components/format.ts';
 import { errorHint } from '../components/error-hint.ts';
 import { Icon } from '../components/icons.tsx';
+import { isActiveJob } from '../components/job-status.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 
 const tones: Record<JobStatus, Tone> = {
@@ -37,7 +38,7 @@ export function JobsScreen({ jobs, onView, onResume, onForget }: JobsScreenProps
       <ul className="job-list">
         {jobs.map((job) => {
           const resumable = job.status === 'interrupted' || job.status === 'paused' || job.status === 'failed';
-          const active = job.status === 'running' || job.status === 'pausing' || job.status === 'cancelling';
+          const active = isActiveJob(job);
           return (
             <li key={job.id} className={`card job-card status-${job.status}`}>
               <div className="job-icon"><Icon name={job.status === 'done' ? 'archive' : resumable ? 'history' : 'package'} size={24} /></div>

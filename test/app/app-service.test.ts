@@ -308,6 +308,22 @@ test('pause then cancel deletes the staging; a cancelled job cannot resume', asy
   await app.close();
 });
 
+test('Cancel pressed twice on a stopped job deletes once and records no error', async () => {
+  const app = await service(path.join(tmp, 'cancel-twice'));
+  const c = await app.connect({ url: slow.url });
+  const outDir = path.join(tmp, 'cancel-twice-out');
+  const snap = await app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await app.pauseJob({ jobId: snap.job.id })).status, 'paused');
+  const both = await Promise.all([app.cancelJob({ jobId: snap.job.id }), app.cancelJob({ jobId: snap.job.id })]);
+  for (const record of both) assert.equal(record.status, 'cancelled');
+  const after = (await app.getJob({ jobId: snap.job.id })).job;
+  assert.equal(after.discarded, true);
+  assert.equal(after.error, null, JSON.stringify(after.error));
+  assert.equal((await app.checkFolder({ path: outDir })).interruptedJob, null);
+  await app.close();
+});
+
 test('cancelling a job refused because its folder holds another source\'s job leaves that job alone', async () => {
   const app = await service(path.join(tmp, 'other-job'));
   const outDir = path.join(tmp, 'other-job-out');

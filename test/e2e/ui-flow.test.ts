@@ -262,7 +262,7 @@ test('cancel in folder mode keeps the files already saved, and says so, also aft
   await page.getByText(/^verified · [2-9]$/).waitFor();
   await page.getByRole('button', { name: 'Cancel' }).click();
   await page.getByRole('button', { name: 'Discard downloads' }).click();
-  await page.getByText('Cancelled. The unfinished downloads were deleted; files and archives already saved in the folder were kept.').waitFor();
+  await page.getByText('Cancelled. Its downloads were deleted; finished archives and files already saved in the folder were kept.').waitFor();
   const kept = (await readdir(outDir)).filter((f) => f.endsWith('.mp4'));
   assert.ok(kept.length >= 2, `saved files stay: ${kept.join(', ')}`);
   assert.ok(!existsSync(path.join(outDir, '.reelpack')), 'the unfinished downloads are deleted');
@@ -277,7 +277,7 @@ test('cancel in folder mode keeps the files already saved, and says so, also aft
   pageErrors.splice(beforeRestart, Infinity, ...pageErrors.slice(beforeRestart).filter((e) => !/ERR_CONNECTION_REFUSED|WebSocket connection to/.test(e)));
   await page.getByRole('button', { name: 'Jobs' }).click();
   await page.getByRole('button', { name: 'View' }).first().click();
-  await page.getByText('Cancelled. The unfinished downloads were deleted; files and archives already saved in the folder were kept.').waitFor();
+  await page.getByText('Cancelled. Its downloads were deleted; finished archives and files already saved in the folder were kept.').waitFor();
   await page.close();
 });
 

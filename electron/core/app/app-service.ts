@@ -346,8 +346,8 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       stored.set(entry.record.id, entry);
       const session = sessionFor(entry, queued);
       session.start();
-      await settings.setLastFolder(check.path);
-      emit('settings', settings.get());
+      // A convenience: failing to remember the folder must not report a running job as not started.
+      await settings.setLastFolder(check.path).then(() => emit('settings', settings.get()), () => {});
       return session.snapshot();
     },
     async pauseJob({ jobId }): Promise<JobRecord> {
@@ -422,8 +422,10 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     async close() {
       const running = [...sessions.values()].filter((s) => s.isRunning);
       await Promise.all(running.map((s) => s.pause()));
-      // A job stopped by quitting is offered again at the next launch.
+      // A job stopped by quitting is offered again at the next launch. (One that finished while
+      // pausing stays done; one being cancelled stays cancelling and is finished at the next launch.)
       for (const s of running) {
+        if (s.record.status !== 'paused') continue;
         s.record.status = 'interrupted';
         const entry = stored.get(s.record.id);
         if (entry) entry.record = { ...s.record, outputs: [...s.record.outputs] };

@@ -42,6 +42,8 @@ export class JobSession {
   private summary: JobSummary | null = null;
   private controller: AbortController | null = null;
   private running: Promise<void> | null = null;
+  /** A Cancel of a stopped job deleting its downloads (see cancel). */
+  private discarding: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly engine: Engine;
   private readonly options: () => Promise<JobOptions>;
@@ -175,7 +177,20 @@ export class JobSession {
       await this.running;
       return;
     }
-    await this.discard();
+    // A second Cancel while the first is still at work waits for it: two discards raced for the
+    // folder's lock, and the loser recorded a LOCKED error about a job that did not exist.
+    if (this.discarding) return this.discarding;
+    if (this.record.status === 'cancelled') return;
+    // Claimed before any await, so a second Cancel finds it.
+    this.discarding = (async () => {
+      await this.running; // a run that already stopped may still be settling
+      // Cancelling (an active status) while it deletes: no other job starts in the folder meanwhile.
+      this.setStatus('cancelling');
+      await this.discard();
+    })().finally(() => {
+      this.discarding = null;
+    });
+    return this.discarding;
   }
 
   /**

@@ -195,7 +195,9 @@ function checkAgainstManifest(byName: Map<string, ScannedEntry>, problems: strin
     }
     summed.add(match[2]!);
     const scanned = byName.get(match[2]!);
-    if (scanned && scanned.sha256 !== match[1]) problems.push(`SHA-256 differs from ${checksumsName}: ${match[2]}`); // a missing one is reported above
+    if (!scanned) {
+      if (!listed.has(match[2]!)) problems.push(`in ${checksumsName} but not in the archive: ${match[2]}`); // else reported as missing above
+    } else if (scanned.sha256 !== match[1]) problems.push(`SHA-256 differs from ${checksumsName}: ${match[2]}`);
   }
   for (const name of listed) if (!summed.has(name)) problems.push(`missing from ${checksumsName}: ${name}`);
   return manifest;

@@ -288,7 +288,9 @@ class ZipSink implements OutputSink {
   }
 
   holds(id: string, sha256: string): boolean {
-    return this.held.get(id) === sha256;
+    // Outputs already complete (a crash after finish(), before the job state was removed): the
+    // archives hold everything; add() reads nothing.
+    return this.state.outputs !== undefined || this.held.get(id) === sha256;
   }
 
   private async place(file: VerifiedFile): Promise<void> {

@@ -4,7 +4,7 @@
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rmdir, stat, truncate, unlink } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ReelpackError, toReelpackError } from '../errors.ts';
 import { syncFile } from '../fs-sync.ts';
 import type { ErrorData } from '../errors.ts';
@@ -246,7 +246,10 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
  * The destination being the source folder itself is refused.
  */
 function withoutOwnOutput(items: ResultItem[], source: string, outDir: string): ResultItem[] {
-  const inside = (file: string, dir: string) => relative(dir, file) !== '' && !relative(dir, file).startsWith('..') && !isAbsolute(relative(dir, file));
+  const inside = (file: string, dir: string) => {
+    const rel = relative(dir, file);
+    return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel); // "..out" is a child
+  };
   if (resolve(outDir) === resolve(source)) throw new ReelpackError('USAGE', `--out is the source folder itself (${outDir}): choose another folder for the downloads and archives`);
   if (!inside(resolve(outDir), resolve(source))) return items;
   return items.filter((item) => !inside(resolve(item.url), resolve(outDir)));
@@ -256,12 +259,12 @@ function withoutOwnOutput(items: ResultItem[], source: string, outDir: string): 
  * A resumed job asks the server again what its unfinished files should be: a result
  * regenerated while the job was stopped (or a listing corrected since) has a new SHA-256 and
  * size, and checking against the first listing's would fail it on every run. Only when some
- * unfinished file is checked against the listing; a listing that fails now keeps the saved
+ * unfinished file is checked against the listing (a checksum or a size); a listing that fails now keeps the saved
  * values (the server may be down: the downloads wait for it). The journal is rewritten with
  * the new values when it is reopened.
  */
 async function refreshExpectations(state: JobState, options: JobOptions, http: HttpClient, signal: AbortSignal): Promise<void> {
-  if (!state.items.some((item) => !state.done.has(item.i) && item.sha256 !== undefined)) return;
+  if (!state.items.some((item) => !state.done.has(item.i) && (item.sha256 !== undefined || item.size !== undefined))) return;
   const listing = await listSource(state.header.source, { token: options.token, depth: options.depth, kind: state.header.kind, signal }, http).catch(() => null);
   if (!listing) return;
   const now = new Map(listing.items.map((item) => [item.id, item]));

@@ -230,6 +230,9 @@ test('a rerun after a crash between finishing the archive and clearing the job r
     const released: string[] = [];
     const again = createZipSink(makeContext(out).ctx, { expectedFiles: 1, expectedBytes: 1000, onReleased: (ids) => released.push(...ids) });
     await again.prepare();
+    // It holds every file already: the job must not think their (released) staged copies lost
+    // and download the batch again (see copyGone in the job runner).
+    assert.equal(again.holds?.(file.id, file.sha256), true);
     await again.add(file);
     assert.deepEqual(await again.finish({ failed: [] }), outputs);
     assert.deepEqual(released, [file.id], 'its staged copy may go: the archive holding it is complete');
@@ -306,6 +309,25 @@ test('progress shows a burst of small files once they are zipped, and counts siz
     }
     assert.equal((writing().at(-1) as { bytesTotal?: number }).bytesTotal, allBytes);
     await sink.finish({ failed: [] });
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('verify reports a SHA256SUMS line for a file that is in neither the archive nor its manifest', async () => {
+  const dir = await makeTempDir('sums-extra');
+  try {
+    const out = path.join(dir, 'out');
+    const sink = createZipSink(makeContext(out).ctx, { zipName: 'a', expectedFiles: 1, expectedBytes: 1000 });
+    await sink.add(await stageFile(dir, 'a.mp4', 1000));
+    const [archive] = await sink.finish({ failed: [] });
+    // Rewrite it with SHA256SUMS naming one more file than the archive and its manifest hold.
+    const x = path.join(dir, 'x');
+    await run('unzip', ['-q', archive!.path, '-d', x]);
+    await fs.appendFile(path.join(x, 'SHA256SUMS'), `${'0'.repeat(64)}  gone.mp4\n`);
+    const forged = path.join(dir, 'forged.zip');
+    await run('zip', ['-q', '-0', '-X', forged, 'a.mp4', 'manifest.json', 'SHA256SUMS'], { cwd: x });
+    assert.deepEqual((await verifyArchive(forged)).problems, ['in SHA256SUMS but not in the archive: gone.mp4']);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
