@@ -48,9 +48,14 @@ function sizeArg(value: string): number {
   }
 }
 
+/** With --json the last line is always a summary, also for a command that stopped before any job. */
+function printErrorSummary(err: ReelpackError): void {
+  process.stdout.write(JSON.stringify({ type: 'summary', ok: false, files: 0, bytes: 0, networkBytes: 0, failed: [], outputs: [], error: err.toData() }) + '\n');
+}
+
 function fail(error: unknown, json: boolean): never {
   const err = toReelpackError(error);
-  if (json) process.stdout.write(JSON.stringify({ type: 'summary', ok: false, files: 0, bytes: 0, networkBytes: 0, failed: [], outputs: [], error: err.toData() }) + '\n');
+  if (json) printErrorSummary(err);
   process.stderr.write(`reelpack: ${terminalSafe(err.message)}\n`);
   const advice = adviceFor(err.code);
   if (advice) process.stderr.write(`${advice}\n`);
@@ -202,7 +207,10 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : 2;
+      const usage = !(error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0);
+      // Commander has printed the message; a --json reader gets it as the summary too.
+      if (usage && argv.includes('--json')) printErrorSummary(new ReelpackError('USAGE', error.message.replace(/^error: /, '')));
+      process.exitCode = usage ? 2 : 0;
       return;
     }
     fail(error instanceof ReelpackError ? error : toReelpackError(error), argv.includes('--json'));

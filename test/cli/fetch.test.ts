@@ -44,6 +44,11 @@ test('usage errors exit 2 with a clear message and no stack trace', async () => 
   const help = await runCli(['--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /fetch \[options\] <source>/);
+  // With --json the last line is a summary, also when the options themselves are wrong.
+  const json = await runCli(['fetch', 'http://127.0.0.1:9/', '--out', '/tmp/x', '--mode', 'tar', '--json']);
+  assert.equal(json.code, 2);
+  assert.equal(json.summary?.error?.code, 'USAGE', json.stdout);
+  assert.match(json.summary?.error?.message ?? '', /Allowed choices are zip, folder, both/);
 });
 
 test('a server that refuses access: exit 2, and the command line says how to give the token', async () => {
