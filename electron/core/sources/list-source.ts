@@ -149,7 +149,10 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
     return { text, contentType, finalUrl: res.url };
   }, { retries: 3, signal }).catch((error: unknown) => {
     const e = httpError(error, url);
-    if (e.code === 'NETWORK' || e.code === 'STALLED') throw new ReelpackError('SOURCE_UNUSABLE', `cannot reach ${url}: ${e.message}`);
+    // Said once, and as what happened: refused or unreachable is "cannot reach"; a server that
+    // took the connection and then sent nothing did answer the connect, not the request.
+    if (e.code === 'STALLED') throw new ReelpackError('SOURCE_UNUSABLE', `the server took the connection but sent no answer: ${url}`);
+    if (e.code === 'NETWORK') throw new ReelpackError('SOURCE_UNUSABLE', e.message.startsWith('cannot reach') ? e.message : `cannot reach ${url}: ${e.message}`);
     throw e;
   });
   if ('file' in answer) return { kind: 'list', items: [answer.file], skipped: [] };

@@ -2,6 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { HttpClient } from '../../../electron/core/download/http-client.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listSource } from '../../../electron/core/sources/list-source.ts';
@@ -283,7 +286,17 @@ describe('bad listings are clear errors', () => {
       await rejectsWith(listSource(dir.path, opts), 'EMPTY_LISTING');
       await rejectsWith(listSource(join(dir.path, 'nope'), opts), 'SOURCE_UNUSABLE', /no such file/);
       await rejectsWith(listSource('ftp://example.invalid/x', opts), 'USAGE', /scheme/);
-      await rejectsWith(listSource('http://127.0.0.1:9/', opts), 'SOURCE_UNUSABLE', /cannot reach/);
+      await rejectsWith(listSource('http://127.0.0.1:9/', opts), 'SOURCE_UNUSABLE', /^cannot reach the server \(ECONNREFUSED\): http:\/\/127\.0\.0\.1:9\/$/);
+      // A server that takes the connection and never answers is not "unreachable".
+      const silent = createNetServer(() => {});
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const http = new HttpClient({ stallTimeoutMs: 300 });
+      try {
+        await rejectsWith(listSource(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, opts, http), 'SOURCE_UNUSABLE', /^the server took the connection but sent no answer: /);
+      } finally {
+        await http.close();
+        silent.close();
+      }
     } finally {
       server.close();
       await dir.remove();
