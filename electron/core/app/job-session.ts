@@ -132,6 +132,9 @@ export class JobSession {
     // the record keeps how many were left out (failedCount) for the Done screen to say so.
     const finishedWithout = summary !== null && !summary.ok && !summary.error && summary.outputs.length > 0 && allowPartial;
     const finished = summary !== null && (summary.ok || finishedWithout);
+    // Stopped with no archive finished: rows read "zipped" for an archive that was deleted
+    // unfinished. Their files are verified and kept for the next run's archive.
+    if (!finished && this.record.outputs.length === 0) this.restate('zipped', 'verified');
     // A pause or cancel that came while the finished job was closing is too late: it is done
     // (as paused, Resume would list and download the whole batch again).
     const stopping = this.record.status;
@@ -146,6 +149,14 @@ export class JobSession {
       return this.setStatus('failed');
     }
     this.setStatus('done');
+  }
+
+  private restate(from: FileRow['state'], to: FileRow['state']): void {
+    for (const row of this.files.values()) {
+      if (row.state !== from) continue;
+      this.files.set(row.id, { ...row, state: to });
+      this.changed.add(row.id);
+    }
   }
 
   private requeue(states: ReadonlyArray<FileRow['state']>): void {
