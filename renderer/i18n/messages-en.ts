@@ -156,7 +156,7 @@ export const messagesEn = {
   // done
   doneTitle: 'Bundle complete',
   doneTitleFolder: 'Download complete',
-  failedFilesTitle: 'Left out: {count} files and why',
+  failedFilesTitle: 'Files left out ({count}), and why',
   doneLead: '{files} files · {size} — every file verified.',
   doneLeadWithout: '{files} files · {size} — every file verified; {failed} could not be fetched and are listed as failed in the manifest.',
   doneLeadWithoutFolder: '{files} files · {size} — every file verified; {failed} could not be fetched.',

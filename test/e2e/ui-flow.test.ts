@@ -356,7 +356,13 @@ test('a file that never arrives does not block the rest: "Bundle without them" m
     await page.getByRole('button', { name: 'Bundle without them' }).click();
     await waitForDone(page);
     await page.getByText('4 files · 128 KB — every file verified; 1 could not be fetched and is listed as failed in the manifest.').waitFor();
+    // Which one, and why; Jobs counts what arrived, and what was left out.
+    await page.getByText('Files left out (1), and why').click();
+    await page.getByText(/^HTTP 404 from .*result_0004\.mp4$/).waitFor();
     await snap(page, 'done-without-en');
+    await page.getByRole('button', { name: 'Jobs' }).click();
+    await page.getByText(/· 4 files · 128 KB · 1 left out$/).first().waitFor();
+    await page.getByRole('button', { name: 'View' }).first().click();
     const zips = (await readdir(outDir)).filter((f) => f.endsWith('.zip'));
     assert.equal(zips.length, 1);
     const hashes = await zipEntryHashes(path.join(outDir, zips[0]!));
