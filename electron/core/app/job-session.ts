@@ -134,7 +134,7 @@ export class JobSession {
     const finished = summary !== null && (summary.ok || finishedWithout);
     // Stopped with no archive finished: rows read "zipped" for an archive that was deleted
     // unfinished. Their files are verified and kept for the next run's archive.
-    if (!finished && this.record.outputs.length === 0) this.restate('zipped', 'verified');
+    if (!finished && this.record.outputs.length === 0) this.restate(['zipped'], { state: 'verified' });
     // A pause or cancel that came while the finished job was closing is too late: it is done
     // (as paused, Resume would list and download the whole batch again).
     const stopping = this.record.status;
@@ -151,21 +151,18 @@ export class JobSession {
     this.setStatus('done');
   }
 
-  private restate(from: FileRow['state'], to: FileRow['state']): void {
+  /** Rows in one of `states` change to `patch` (and are sent with the next change). */
+  private restate(states: ReadonlyArray<FileRow['state']>, patch: Partial<FileRow>): void {
     for (const row of this.files.values()) {
-      if (row.state !== from) continue;
-      this.files.set(row.id, { ...row, state: to });
+      if (!states.includes(row.state)) continue;
+      this.files.set(row.id, { ...row, ...patch });
       this.changed.add(row.id);
     }
   }
 
+  /** Rows in `states` go back to queued, without what their last attempt said. */
   private requeue(states: ReadonlyArray<FileRow['state']>): void {
-    for (const row of this.files.values()) {
-      if (states.includes(row.state)) {
-        this.files.set(row.id, { ...row, state: 'queued', reason: null, attempt: null, retryAt: null, waitingForServer: undefined });
-        this.changed.add(row.id);
-      }
-    }
+    this.restate(states, { state: 'queued', reason: null, attempt: null, retryAt: null, waitingForServer: undefined });
   }
 
   /** The engine is still working: a run whose status is already final is only finishing its promise. */
