@@ -252,7 +252,7 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       listings.set(listing.source, listing.items);
       if (useToken) tokens.set(listing.source, useToken);
       const totalBytes = listing.items.reduce((sum, i) => sum + (i.size ?? 0), 0);
-      const fetched = await engine.loadCatalog(catalogDir, listing.source).catch(() => new Set<string>());
+      const fetched = await engine.loadCatalog(catalogDir, listing.source, listing.kind).catch(() => new Set<string>());
       await settings.rememberServer({ url: listing.source, kind: listing.kind, count: listing.items.length, totalBytes }, rememberToken ? useToken : undefined);
       emit('settings', settings.get());
       return {

@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { apiEndpoint } from '../sources/results-api.ts';
+import type { SourceKind } from '../sources/source-types.ts';
 
 export interface CatalogEntry {
   id: string;
@@ -20,33 +22,54 @@ export function defaultConfigDir(): string {
   return join(base, 'reelpack');
 }
 
-function catalogFile(catalogDir: string, source: string): string {
-  const key = createHash('sha256').update(source).digest('hex').slice(0, 24);
-  return join(catalogDir, 'catalog', `${key}.ndjson`);
+const loopbackNames = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * One server, one catalog, however it was typed: a results API is its endpoint whatever page or
+ * path form was given (`host:8765`, `…/api/results?page=1`), and the loopback names are one
+ * machine. Other sources are the normalised source as listed (a folder's path, a list's URL).
+ */
+export function catalogSource(source: string, kind: SourceKind): string {
+  if (!/^https?:\/\//i.test(source)) return source;
+  const url = new URL(kind === 'api' ? apiEndpoint(source) : source);
+  if (kind === 'api') url.pathname = url.pathname.replace(/\/+$/, '');
+  if (loopbackNames.has(url.hostname)) url.hostname = 'localhost';
+  return url.href;
 }
 
-/** Ids fetched before from `source` (normalised source string). */
-export async function loadCatalog(catalogDir: string, source: string): Promise<Set<string>> {
-  const ids = new Set<string>();
+function catalogFile(catalogDir: string, key: string): string {
+  const name = createHash('sha256').update(key).digest('hex').slice(0, 24);
+  return join(catalogDir, 'catalog', `${name}.ndjson`);
+}
+
+async function readIds(file: string, into: Set<string>): Promise<void> {
   let text = '';
   try {
-    text = await readFile(catalogFile(catalogDir, source), 'utf8');
+    text = await readFile(file, 'utf8');
   } catch {
-    return ids;
+    return;
   }
   for (const line of text.split('\n')) {
     try {
-      ids.add((JSON.parse(line) as CatalogEntry).id);
+      into.add((JSON.parse(line) as CatalogEntry).id);
     } catch {
       // blank or torn line
     }
   }
+}
+
+/** Ids fetched before from `source` (normalised, as listed) of that kind. */
+export async function loadCatalog(catalogDir: string, source: string, kind: SourceKind): Promise<Set<string>> {
+  const ids = new Set<string>();
+  await readIds(catalogFile(catalogDir, catalogSource(source, kind)), ids);
+  // Catalogs written before catalogSource existed are keyed by the source as listed.
+  if (catalogSource(source, kind) !== source) await readIds(catalogFile(catalogDir, source), ids);
   return ids;
 }
 
-export async function recordFetched(catalogDir: string, source: string, entries: CatalogEntry[]): Promise<void> {
+export async function recordFetched(catalogDir: string, source: string, kind: SourceKind, entries: CatalogEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const file = catalogFile(catalogDir, source);
+  const file = catalogFile(catalogDir, catalogSource(source, kind));
   await mkdir(join(catalogDir, 'catalog'), { recursive: true });
   await appendFile(file, entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
 }

@@ -312,7 +312,7 @@ async function loadOrCreateJob(
     chosen = chosen.filter((item) => wanted.has(item.id));
   }
   if (options.onlyNew) {
-    const fetched = await loadCatalog(options.catalogDir ?? defaultConfigDir(), listing.source);
+    const fetched = await loadCatalog(options.catalogDir ?? defaultConfigDir(), listing.source, listing.kind);
     chosen = chosen.filter((item) => !fetched.has(item.id));
     if (chosen.length === 0) throw new ReelpackError('NOTHING_NEW', `nothing new at ${listing.source}: all ${listing.items.length} results were fetched before`);
   }
@@ -453,7 +453,7 @@ async function execute(rt: Runtime): Promise<JobSummary> {
     await rt.sink?.abort();
     outputs = rt.loose;
   }
-  await recordFetched(rt.options.catalogDir ?? defaultConfigDir(), state.header.source, [...state.done.entries()].map(([i, d]) => ({
+  await recordFetched(rt.options.catalogDir ?? defaultConfigDir(), state.header.source, state.header.kind, [...state.done.entries()].map(([i, d]) => ({
     id: state.items[i]!.id, size: d.size, sha256: d.sha256, etag: d.etag, fetchedAt: new Date().toISOString(),
   }))).catch((error: unknown) => emit({ type: 'warning', message: `could not update the catalog: ${(error as Error).message}` }));
   if (complete || state.header.allowPartial) {
