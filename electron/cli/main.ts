@@ -11,9 +11,9 @@ import { hasSavedJob, runJob } from '../core/jobs/job-runner.ts';
 import type { OutputMode } from '../core/jobs/job-runner.ts';
 import { listSource } from '../core/sources/list-source.ts';
 import { sourceKinds } from '../core/sources/source-types.ts';
-import type { SourceKind } from '../core/sources/source-types.ts';
+import type { ListingProgress, SourceKind } from '../core/sources/source-types.ts';
 import { countOf, describeListedSize, parseSize } from '../core/units.ts';
-import { createPrinter, terminalSafe } from './progress-printer.ts';
+import { createPrinter, listingCount, terminalSafe } from './progress-printer.ts';
 
 const usageCodes = new Set<ErrorCode>(['USAGE', 'SOURCE_UNUSABLE', 'ACCESS_DENIED', 'BAD_LISTING', 'EMPTY_LISTING', 'LOCKED', 'JOB_MISMATCH']);
 
@@ -137,7 +137,11 @@ export function buildProgram(): Command {
     .option('--json', 'print the listing as JSON', false)
     .action(async (source: string, flags: { token?: string; depth: number; kind?: SourceKind; json: boolean }) => {
       try {
-        const listing = await listSource(source, { token: flags.token ?? process.env.REELPACK_TOKEN, depth: flags.depth, kind: flags.kind });
+        // A large batch takes a while to list: a count on the terminal, erased when the list prints.
+        const onProgress = process.stderr.isTTY && !flags.json ? (p: ListingProgress) => process.stderr.write(`\r\x1b[2K${listingCount(p)}`) : undefined;
+        const listing = await listSource(source, { token: flags.token ?? process.env.REELPACK_TOKEN, depth: flags.depth, kind: flags.kind, onProgress }).finally(() => {
+          if (onProgress) process.stderr.write('\r\x1b[2K');
+        });
         if (flags.json) {
           process.stdout.write(JSON.stringify(listing) + '\n');
           return;

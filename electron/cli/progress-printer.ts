@@ -14,6 +14,11 @@ export function terminalSafe(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** "Listing… 1200 of 3000 results" while a large batch is listed page by page. */
+export function listingCount(progress: { found: number; total?: number | undefined }): string {
+  return `Listing… ${progress.total === undefined ? countOf(progress.found, 'result') : `${progress.found} of ${countOf(progress.total, 'result')}`}`;
+}
+
 export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: NodeJS.WriteStream): (event: JobEvent) => void {
   if (mode === 'json') return (event) => out.write(JSON.stringify(event) + '\n');
   let barShown = false;
@@ -30,7 +35,11 @@ export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: Nod
   return (event) => {
     switch (event.type) {
       case 'listing':
-        line(`Listing ${event.source} …`);
+        if (event.found === undefined) line(`Listing ${event.source} …`);
+        else if (mode === 'tty') {
+          err.write(`\r\x1b[2K${listingCount({ found: event.found, total: event.total })}`);
+          barShown = true;
+        }
         break;
       case 'listed':
         line(`${event.resumed ? 'Resuming' : 'Found'} ${countOf(event.files, 'file')} (${describeListedSize(event.bytes, event.files, event.unsizedFiles)}) from ${event.kind} source ${event.source}`);

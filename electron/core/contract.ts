@@ -186,8 +186,13 @@ export interface Commands {
   getSettings: { args: Record<string, never>; result: Settings };
   setLocale: { args: { locale: Locale | null }; result: Settings };
   forgetServer: { args: { url: string }; result: Settings };
-  /** Lists every result of a server or folder (all pages). */
+  /**
+   * Lists every result of a server or folder (all pages), reporting `listing` events as it
+   * goes. A second connect replaces the one in progress, which fails with CANCELLED.
+   */
   connect: { args: { url: string; token?: string | undefined; rememberToken?: boolean | undefined }; result: Connection };
+  /** Stops the connect in progress (it fails with CANCELLED); nothing when there is none. */
+  cancelConnect: { args: Record<string, never>; result: null };
   /** Validates a typed folder path (absolute, writable) and reports free space and, given a plan, the space it needs. */
   checkFolder: { args: { path: string; plan?: FolderPlan | undefined }; result: FolderCheck };
   /** Native folder dialog; UNSUPPORTED in the browser host. null = cancelled. */
@@ -224,6 +229,8 @@ export interface Events {
    */
   job: { job: JobRecord; progress: JobProgress; bundle: BundleProgress | null; files: FileRow[]; warnings: string[]; warningsFrom: number; summary: JobSummary | null };
   settings: Settings;
+  /** A connect in progress: results read so far, and how many the server says it has (null: it does not say). */
+  listing: { found: number; total: number | null };
 }
 export type EventName = keyof Events;
 export type EventListener = <K extends EventName>(name: K, payload: Events[K]) => void;
@@ -237,6 +244,7 @@ export const commandNames = [
   'setLocale',
   'forgetServer',
   'connect',
+  'cancelConnect',
   'checkFolder',
   'chooseFolder',
   'startJob',
@@ -250,7 +258,7 @@ export const commandNames = [
   'openJobFolder',
   'showOutput',
 ] as const satisfies readonly CommandName[];
-export const eventNames = ['job', 'settings'] as const satisfies readonly EventName[];
+export const eventNames = ['job', 'settings', 'listing'] as const satisfies readonly EventName[];
 
 type Missing<All, Listed> = Exclude<All, Listed>;
 // If a command is declared but not listed, this type becomes the missing name and the assignment fails.

@@ -218,6 +218,8 @@ test('--only-new fetches just the results not fetched before', async () => {
       const env = { REELPACK_HOME: join(dir, 'home') };
       const first = await runCli(['fetch', demo.url, '--out', join(dir, 'a'), '--mode', 'folder', '--json', '--only-new'], env);
       assert.equal(first.summary?.files, 4);
+      // The listing's count as it goes (one page here).
+      assert.ok(first.events.some((e) => e.type === 'listing' && e.found === 4 && e.total === 4), JSON.stringify(first.events.slice(0, 3)));
       // The same server typed another way (no scheme, the API endpoint with a page) is the same catalog.
       const sameServer = `${new URL(demo.url).host}/api/results?page=1`;
       const second = await runCli(['fetch', sameServer, '--out', join(dir, 'b'), '--mode', 'folder', '--json', '--only-new'], env);

@@ -139,6 +139,6 @@ test('no layer spells a channel by hand: main, preload and host derive theirs fr
 
 test('command names are what the UI calls', () => {
   // A rename here is a breaking change for the renderer and for anyone scripting the host.
-  const expected: CommandName[] = ['getAppInfo', 'getSettings', 'setLocale', 'forgetServer', 'connect', 'checkFolder', 'chooseFolder', 'startJob', 'pauseJob', 'resumeJob', 'cancelJob', 'retryFailed', 'listJobs', 'getJob', 'forgetJob', 'openJobFolder', 'showOutput'];
+  const expected: CommandName[] = ['getAppInfo', 'getSettings', 'setLocale', 'forgetServer', 'connect', 'cancelConnect', 'checkFolder', 'chooseFolder', 'startJob', 'pauseJob', 'resumeJob', 'cancelJob', 'retryFailed', 'listJobs', 'getJob', 'forgetJob', 'openJobFolder', 'showOutput'];
   assert.deepEqual([...commandNames], expected);
 });

@@ -21,7 +21,7 @@ import type {
   StartJobArgs,
 } from '../contract.ts';
 import { ContractFailure } from '../contract.ts';
-import type { ResultItem } from '../sources/source-types.ts';
+import type { ListingProgress, ResultItem } from '../sources/source-types.ts';
 import type { SavedJob } from '../jobs/job-runner.ts';
 import { engine as realEngine } from './engine.ts';
 import type { Engine, JobOptions } from './engine.ts';
@@ -90,6 +90,9 @@ function toRow(item: ResultItem): ResultRow {
  */
 const appMinVolumeBytes = 1024 * 1024;
 
+/** How often a connect in progress reports its count. */
+const listingEventMs = 150;
+
 function validVolumeSize(bytes: unknown): boolean {
   return Number.isSafeInteger(bytes) && (bytes as number) >= appMinVolumeBytes;
 }
@@ -113,6 +116,8 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
   const stored = new Map<string, StoredJob>();
   const tokens = new Map<string, string>(); // source → token typed this session (never written in clear)
   const listings = new Map<string, ResultItem[]>();
+  /** The connect in progress: cancelConnect, or the next connect, stops it. */
+  let connecting: AbortController | undefined;
   const defaults = { stallTimeoutMs: jobDefaults.stallTimeoutMs, retries: jobDefaults.retries, depth: jobDefaults.depth, ...options.jobDefaults };
 
   function emit<K extends keyof Events>(name: K, payload: Events[K]): void {
@@ -248,7 +253,19 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       need(server || path.isAbsolute(source), 'enter a server address (such as 192.168.1.20:8765) or a full folder path');
       // Tokens are kept under the normalised source (as listed): "127.0.0.1:8765" finds one saved for http://127.0.0.1:8765/.
       const useToken = await tokenFor(server ? normalized : source, token || undefined);
-      const listing = await engine.listSource(source, { token: useToken, depth: defaults.depth });
+      connecting?.abort();
+      const stop = new AbortController();
+      connecting = stop;
+      let lastShown = 0;
+      const onProgress = ({ found, total }: ListingProgress) => {
+        // A page or folder can take milliseconds: a few counts a second are enough to read.
+        if (Date.now() - lastShown < listingEventMs) return;
+        lastShown = Date.now();
+        emit('listing', { found, total: total ?? null });
+      };
+      const listing = await engine.listSource(source, { token: useToken, depth: defaults.depth, signal: stop.signal, onProgress }).finally(() => {
+        if (connecting === stop) connecting = undefined;
+      });
       listings.set(listing.source, listing.items);
       if (useToken) tokens.set(listing.source, useToken);
       const totalBytes = listing.items.reduce((sum, i) => sum + (i.size ?? 0), 0);
@@ -264,6 +281,10 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
         fetchedIds: [...fetched],
         defaultArchiveName: `${defaultArchiveBase({ url: listing.source, kind: listing.kind })}.zip`,
       };
+    },
+    async cancelConnect(): Promise<null> {
+      connecting?.abort();
+      return null;
     },
     async checkFolder({ path: folder, plan }): Promise<FolderCheck> {
       need(typeof folder === 'string', 'path must be a string');

@@ -31,7 +31,8 @@ export interface JobSummary {
 }
 
 export type JobEvent =
-  | { type: 'listing'; source: string }
+  /** Listing started; then again after each page or folder read, with the results read so far (and the server's total). */
+  | { type: 'listing'; source: string; found?: number | undefined; total?: number | undefined }
   | {
       type: 'listed';
       source: string;

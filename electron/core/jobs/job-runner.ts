@@ -18,7 +18,7 @@ import { downloadSegmented, segmentThresholdBytes, SegmentsUnsupportedError } fr
 import { UniquePathAllocator } from '../names/safe-path.ts';
 import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
 import { stateFolderName } from '../sources/local-folder.ts';
-import type { ResultItem, SourceKind } from '../sources/source-types.ts';
+import type { ListingProgress, ResultItem, SourceKind } from '../sources/source-types.ts';
 import { defaultConfigDir, loadCatalog, recordFetched } from './catalog.ts';
 import { looseOutput, placeLooseFile } from './folder-sink.ts';
 import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.ts';
@@ -304,7 +304,8 @@ async function loadOrCreateJob(
     return { state: saved, resumed: true };
   }
   emit({ type: 'listing', source });
-  const listing = await listSource(source, { token: options.token, depth: options.depth, kind: options.kind, signal }, http);
+  const onProgress = (p: ListingProgress) => emit({ type: 'listing', source, found: p.found, total: p.total });
+  const listing = await listSource(source, { token: options.token, depth: options.depth, kind: options.kind, signal, onProgress }, http);
   let chosen = listing.items;
   if (listing.kind === 'folder') chosen = withoutOwnOutput(chosen, listing.source, outDir);
   if (options.selectIds) {

@@ -4,7 +4,7 @@ import { ReelpackError } from '../errors.ts';
 import { expectOk, readText } from '../download/http-client.ts';
 import type { HttpClient } from '../download/http-client.ts';
 import { withRetry } from '../download/with-retry.ts';
-import type { ResultItem, SkippedItem } from './source-types.ts';
+import type { ListOptions, ResultItem, SkippedItem } from './source-types.ts';
 
 const maxListingBytes = 64 * 1024 * 1024;
 const maxEntries = 1_000_000;
@@ -97,7 +97,7 @@ async function fetchIndex(url: string, http: HttpClient, signal?: AbortSignal): 
 export async function listHttpIndex(
   root: string,
   http: HttpClient,
-  options: { depth: number; signal?: AbortSignal | undefined; first?: IndexEntry[] | undefined },
+  options: { depth: number; signal?: AbortSignal | undefined; first?: IndexEntry[] | undefined; onProgress?: ListOptions['onProgress'] },
 ): Promise<{ items: ResultItem[]; skipped: SkippedItem[] }> {
   const rootUrl = new URL(root);
   if (!rootUrl.pathname.endsWith('/')) rootUrl.pathname += '/';
@@ -134,6 +134,7 @@ export async function listHttpIndex(
         if (items.length >= maxEntries) throw new ReelpackError('BAD_LISTING', `listing has more than ${maxEntries} files: ${root}`);
         items.push({ id: target.href, name: relative, url: target.href, size: entry.size, createdAt: entry.modified });
       }
+      options.onProgress?.({ found: items.length });
     }
     level = next;
   }

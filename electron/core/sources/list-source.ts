@@ -52,6 +52,10 @@ export async function listSource(source: string, options: ListOptions, http?: Ht
       throw new ReelpackError('EMPTY_LISTING', `no downloadable files found at ${normalized}${why}`);
     }
     return { source: normalized, kind, items, skipped, warnings };
+  } catch (error) {
+    // Whatever the abort broke (a request, a retry's wait) is the stop the caller asked for.
+    if (options.signal?.aborted) throw new ReelpackError('CANCELLED', `listing stopped: ${normalized}`);
+    throw error;
   } finally {
     if (ownClient) await client.close();
   }
@@ -68,7 +72,7 @@ async function listLocal(path: string, options: ListOptions): Promise<Found> {
   }
   if (info.isDirectory()) {
     if (options.kind && options.kind !== 'folder') throw new ReelpackError('USAGE', `--kind ${options.kind} does not fit a local folder: ${path}`);
-    return { kind: 'folder', ...(await listLocalFolder(path, options.depth)) };
+    return { kind: 'folder', ...(await listLocalFolder(path, options.depth, options)) };
   }
   const listExtension = /\.(txt|lst|list|urls|json|ndjson|csv|tsv)$/i.test(path);
   if (options.kind === 'folder' || (options.kind === undefined && !listExtension && (await looksBinary(path)))) {
@@ -120,14 +124,14 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
   if (kind === 'folder') throw new ReelpackError('USAGE', `--kind folder needs a local path, not a URL: ${url}`);
   if (kind === 'api') {
     try {
-      return { kind, ...(await listResultsApi(url, http, { signal })) };
+      return { kind, ...(await listResultsApi(url, http, { signal, onProgress: options.onProgress })) };
     } catch (error) {
       throw sourceStatusError(error, options, 'not a results API');
     }
   }
   if (kind === undefined) {
     const firstPage = await probeResultsApi(url, http, signal);
-    if (firstPage) return { kind: 'api', ...(await listResultsApi(url, http, { signal, firstPage })) };
+    if (firstPage) return { kind: 'api', ...(await listResultsApi(url, http, { signal, firstPage, onProgress: options.onProgress })) };
   }
   const answer = await withRetry<{ file: ResultItem } | { text: string; contentType: string; finalUrl: string }>(async () => {
     const res = await http.send(url, { headers: { accept: 'application/json;q=0.9, text/html;q=0.8, */*;q=0.1' }, signal });
@@ -158,7 +162,7 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
   if ('file' in answer) return { kind: 'list', items: [answer.file], skipped: [] };
   const { text, contentType, finalUrl } = answer;
   if (kind === 'list') return { kind, ...parseUrlList(text, finalUrl) };
-  if (kind === 'index') return { kind, ...(await listHttpIndex(finalUrl, http, { depth: options.depth, signal, first: parseIndexBody(text, contentType, finalUrl) })) };
+  if (kind === 'index') return { kind, ...(await listHttpIndex(finalUrl, http, { depth: options.depth, signal, onProgress: options.onProgress, first: parseIndexBody(text, contentType, finalUrl) })) };
   // Detect: a JSON folder listing, an HTML folder listing, or a URL list (text or JSON).
   const trimmed = text.trimStart();
   if (contentType.includes('json') || trimmed.startsWith('[') || trimmed.startsWith('{')) {
@@ -169,11 +173,11 @@ async function listHttp(url: string, options: ListOptions, http: HttpClient): Pr
       throw new ReelpackError('BAD_LISTING', `${finalUrl} returned malformed JSON`);
     }
     const entries = parseJsonIndex(data);
-    if (entries) return { kind: 'index', ...(await listHttpIndex(finalUrl, http, { depth: options.depth, signal, first: entries })) };
+    if (entries) return { kind: 'index', ...(await listHttpIndex(finalUrl, http, { depth: options.depth, signal, onProgress: options.onProgress, first: entries })) };
     return { kind: 'list', ...parseUrlList(text, finalUrl) };
   }
   if (contentType.includes('html') || /^<(!doctype|html)/i.test(trimmed)) {
-    return { kind: 'index', ...(await listHttpIndex(finalUrl, http, { depth: options.depth, signal, first: parseIndexBody(text, contentType, finalUrl) })) };
+    return { kind: 'index', ...(await listHttpIndex(finalUrl, http, { depth: options.depth, signal, onProgress: options.onProgress, first: parseIndexBody(text, contentType, finalUrl) })) };
   }
   return { kind: 'list', ...parseUrlList(text, finalUrl) };
 }

@@ -3,12 +3,12 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { ReelpackError } from '../errors.ts';
-import type { ResultItem, SkippedItem } from './source-types.ts';
+import type { ListOptions, ResultItem, SkippedItem } from './source-types.ts';
 
 /** The folder Reelpack keeps its job state in; never listed as a result. */
 export const stateFolderName = '.reelpack';
 
-export async function listLocalFolder(root: string, depth: number): Promise<{ items: ResultItem[]; skipped: SkippedItem[] }> {
+export async function listLocalFolder(root: string, depth: number, options: Pick<ListOptions, 'onProgress' | 'signal'> = {}): Promise<{ items: ResultItem[]; skipped: SkippedItem[] }> {
   const items: ResultItem[] = [];
   const skipped: SkippedItem[] = [];
   const walk = async (dir: string, level: number): Promise<void> => {
@@ -31,6 +31,10 @@ export async function listLocalFolder(root: string, depth: number): Promise<{ it
       } else if (entry.isFile()) {
         const info = await lstat(path);
         items.push({ id: rel, name: rel, url: path, size: info.size, createdAt: info.mtime.toISOString() });
+        if (items.length % 500 === 0) {
+          options.signal?.throwIfAborted();
+          options.onProgress?.({ found: items.length });
+        }
       } else if (entry.isSymbolicLink()) {
         skipped.push({ name: rel, reason: 'symbolic link (not followed)' });
       }

@@ -3,7 +3,7 @@ import { ReelpackError } from '../errors.ts';
 import { discard, expectOk, readText } from '../download/http-client.ts';
 import type { HttpClient } from '../download/http-client.ts';
 import { withRetry } from '../download/with-retry.ts';
-import type { ResultItem, SkippedItem } from './source-types.ts';
+import type { ListOptions, ResultItem, SkippedItem } from './source-types.ts';
 
 export const requestedPageSize = 100;
 const maxPageBytes = 64 * 1024 * 1024;
@@ -97,7 +97,7 @@ export function apiItem(raw: unknown, endpoint: string): ResultItem | SkippedIte
 export async function listResultsApi(
   source: string,
   http: HttpClient,
-  options: { signal?: AbortSignal | undefined; firstPage?: ApiPage | undefined },
+  options: { signal?: AbortSignal | undefined; firstPage?: ApiPage | undefined; onProgress?: ListOptions['onProgress'] },
 ): Promise<{ items: ResultItem[]; skipped: SkippedItem[]; warnings: string[] }> {
   const endpoint = apiEndpoint(source);
   const items: ResultItem[] = [];
@@ -137,6 +137,7 @@ export async function listResultsApi(
     if (page > 1 && seen.size + skipped.length === before) break;
     seenRaw += data.items.length;
     total = data.total;
+    options.onProgress?.({ found: seenRaw, total });
     if (data.items.length === 0 || total === undefined || seenRaw >= total) break;
   }
   if (total !== undefined && seenRaw < total) {

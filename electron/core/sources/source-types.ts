@@ -34,10 +34,19 @@ export interface Listing {
   warnings?: string[] | undefined;
 }
 
+/** How far a listing has got: results read so far (ready or not), and how many the server says it has (a results API). */
+export interface ListingProgress {
+  found: number;
+  total?: number | undefined;
+}
+
 export interface ListOptions {
   token?: string | undefined;
   /** Subfolder depth for HTTP indexes and local folders. */
   depth: number;
   kind?: SourceKind | undefined;
+  /** Aborting it ends the listing with CANCELLED. */
   signal?: AbortSignal | undefined;
+  /** Called after each page or folder read (a large batch takes a while to list). */
+  onProgress?: ((progress: ListingProgress) => void) | undefined;
 }

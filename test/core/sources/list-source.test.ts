@@ -22,6 +22,25 @@ async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: Re
   });
 }
 
+test('a listing stopped through its signal ends at once as CANCELLED, even while the server trickles', async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    const drip = setInterval(() => res.write('h'), 100);
+    res.on('close', () => clearInterval(drip));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 400);
+    const started = Date.now();
+    await rejectsWith(listSource(`http://127.0.0.1:${(server.address() as AddressInfo).port}/list.txt`, { ...opts, signal: stop.signal }), 'CANCELLED', /listing stopped/);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
 /** A server answering fixed bodies per path, for malformed listings. */
 async function fixedServer(routes: Record<string, { status?: number; type: string; body: string; headers?: Record<string, string> }>): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
@@ -37,8 +56,11 @@ describe('results API', () => {
   test('follows every page even when the server caps page_size, skipping unfinished results', async () => {
     const demo = await startDemoServer({ count: 23, size: 1000, maxPageSize: 7, processingEvery: 5 });
     try {
-      const listing = await listSource(demo.url, opts);
+      const progress: unknown[] = [];
+      const listing = await listSource(demo.url, { ...opts, onProgress: (p) => progress.push(p) });
       assert.equal(listing.kind, 'api');
+      // One count per page read, of the results read (ready or not) against the server's total.
+      assert.deepEqual(progress, [7, 14, 21, 23].map((found) => ({ found, total: 23 })));
       assert.equal(listing.items.length, 19);
       assert.equal(new Set(listing.items.map((i) => i.id)).size, 19);
       assert.deepEqual(listing.skipped.map((s) => s.reason), Array(4).fill('status is "processing"'));
