@@ -2,6 +2,7 @@
 // against the demo server on 127.0.0.1: connect, folders, a whole job, history, interrupted
 // jobs offered after a restart, and the limits on what it opens.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -451,6 +452,34 @@ test('a volume finished before a cancel is kept and reported, so the screen can 
   assert.equal(cancelled.discarded, true);
   assert.deepEqual(cancelled.outputs.map((o) => path.basename(o.path)), ['set.part1.zip']);
   assert.ok((await readdir(outDir)).includes('set.part1.zip'), 'the finished volume stays');
+  await app.close();
+});
+
+test('paused after a volume is in place: its files read zipped, files of the deleted unfinished volume read verified', async () => {
+  const app = await service(path.join(tmp, 'pause-volumes'));
+  const c = await app.connect({ url: slow.url });
+  const snap = await app.startJob({ source: c.source, outDir: path.join(tmp, 'pause-volumes-out'), mode: 'zip', zipName: 'set', volumeSize: 1024 * 1024, onlyNew: false });
+  // Pause once a file is zipped into the second volume.
+  await new Promise<void>((resolve) => {
+    let volumeDone = false;
+    const off = app.subscribe((name, payload) => {
+      const change = payload as Events['job'];
+      if (name !== 'job' || change.job.id !== snap.job.id) return;
+      volumeDone ||= change.job.outputs.length > 0;
+      if (volumeDone && change.files.some((f) => f.state === 'zipped')) {
+        off();
+        resolve();
+      }
+    });
+  });
+  await app.pauseJob({ jobId: snap.job.id });
+  const paused = await app.getJob({ jobId: snap.job.id });
+  assert.equal(paused.job.status, 'paused');
+  assert.deepEqual(paused.job.outputs.map((o) => path.basename(o.path)), ['set.part1.zip']);
+  const inFirst = execFileSync('unzip', ['-Z1', paused.job.outputs[0]!.path], { encoding: 'utf8' }).split('\n').filter((n) => n.endsWith('.mp4'));
+  assert.deepEqual(paused.files.filter((f) => f.state === 'zipped').map((f) => f.name).sort(), inFirst.sort());
+  assert.ok(paused.files.some((f) => f.state === 'verified'), 'the file zipped into the unfinished volume is verified again');
+  await app.cancelJob({ jobId: snap.job.id });
   await app.close();
 });
 

@@ -32,6 +32,8 @@ export class JobSession {
   record: JobRecord;
   private readonly files = new Map<string, FileRow>();
   private readonly changed = new Set<string>();
+  /** Rows zipped into the archive being written: until it is in place (an `output`), a stop deletes it. */
+  private readonly zippedUnfinished = new Set<string>();
   private progress: JobProgress = { ...emptyProgress };
   private bundle: BundleProgress | null = null;
   private warnings: string[] = [];
@@ -132,9 +134,11 @@ export class JobSession {
     // the record keeps how many were left out (failedCount) for the Done screen to say so.
     const finishedWithout = summary !== null && !summary.ok && !summary.error && summary.outputs.length > 0 && allowPartial;
     const finished = summary !== null && (summary.ok || finishedWithout);
-    // Stopped with no archive finished: rows read "zipped" for an archive that was deleted
-    // unfinished. Their files are verified and kept for the next run's archive.
-    if (!finished && this.record.outputs.length === 0) this.restate(['zipped'], { state: 'verified' });
+    // Stopped: rows zipped into the archive being written read "zipped" for an archive that was
+    // deleted unfinished. Their files are verified and kept for the next run's archive; rows of
+    // volumes already in place stay zipped.
+    if (!finished) this.restate(['zipped'], { state: 'verified' }, this.zippedUnfinished);
+    this.zippedUnfinished.clear();
     // A pause or cancel that came while the finished job was closing is too late: it is done
     // (as paused, Resume would list and download the whole batch again).
     const stopping = this.record.status;
@@ -151,10 +155,10 @@ export class JobSession {
     this.setStatus('done');
   }
 
-  /** Rows in one of `states` change to `patch` (and are sent with the next change). */
-  private restate(states: ReadonlyArray<FileRow['state']>, patch: Partial<FileRow>): void {
+  /** Rows in one of `states` (and among `only`, when given) change to `patch` (and are sent with the next change). */
+  private restate(states: ReadonlyArray<FileRow['state']>, patch: Partial<FileRow>, only?: ReadonlySet<string>): void {
     for (const row of this.files.values()) {
-      if (!states.includes(row.state)) continue;
+      if (!states.includes(row.state) || (only && !only.has(row.id))) continue;
       this.files.set(row.id, { ...row, ...patch });
       this.changed.add(row.id);
     }
@@ -245,6 +249,7 @@ export class JobSession {
           reason: event.reason ?? null,
         });
         this.changed.add(event.id);
+        if (event.state === 'zipped') this.zippedUnfinished.add(event.id);
         break;
       }
       case 'progress':
@@ -266,6 +271,7 @@ export class JobSession {
         break;
       case 'output': // only archives are reported one by one
         this.addOutput({ path: event.path, size: event.size, sha256: event.sha256 });
+        this.zippedUnfinished.clear();
         break;
       case 'warning':
         this.warnings.push(event.message);
