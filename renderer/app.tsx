@@ -51,6 +51,9 @@ export function App({ client }: { client: AppClient }) {
   const [job, setJob] = useState<JobView | null>(null);
   const [dismissed, setDismissed] = useState<Set<string>>(new Set());
   const [busy, setBusy] = useState(false);
+  const [listing, setListing] = useState<Events['listing'] | null>(null);
+  /** Which connect the screen waits for: a stopped or replaced one's answer is dropped. */
+  const connectSeq = useRef(0);
   const [error, setError] = useState<ContractError | null>(null);
   // An error is about what was just tried: it goes with Escape, and when the user moves on.
   useEffect(() => {
@@ -135,6 +138,7 @@ export function App({ client }: { client: AppClient }) {
       if (change.job.status === 'done') setScreen((s) => (s === 'progress' ? 'done' : s));
     });
     const offSettings = client.on('settings', setSettings);
+    const offListing = client.on('listing', setListing);
     const offConn = client.onConnectionChange?.((up, hostRefused) => {
       setOnline(up);
       if (up || hostRefused !== undefined) setRefused(Boolean(hostRefused)); // a retry's drop keeps what was known
@@ -143,16 +147,22 @@ export function App({ client }: { client: AppClient }) {
     return () => {
       offJob();
       offSettings();
+      offListing();
       offConn?.();
     };
   }, [client, run, refreshJobs]);
 
   const connect = async (url: string, typedToken: string, remember: boolean) => {
+    const seq = ++connectSeq.current;
     setBusy(true);
     setError(null);
-    const c = await run(client.connect({ url, token: typedToken || undefined, rememberToken: remember }));
+    setListing(null);
+    const reply = await client.connect({ url, token: typedToken || undefined, rememberToken: remember });
+    if (seq !== connectSeq.current) return; // stopped, or replaced by another connect
     setBusy(false);
-    if (!c) return;
+    setListing(null);
+    if (!reply.ok) return setError(reply.error);
+    const c = reply.value;
     setToken(typedToken);
     setConnection(c);
     setSelected(new Set(c.items.map((i) => i.id)));
@@ -285,7 +295,14 @@ export function App({ client }: { client: AppClient }) {
               connection={connection}
               interrupted={interrupted}
               busy={busy}
+              listing={listing}
               onConnect={(u, tk, r) => void connect(u, tk, r)}
+              onStop={() => {
+                connectSeq.current++;
+                setBusy(false);
+                setListing(null);
+                void client.cancelConnect({});
+              }}
               onForget={(u) => void run(client.forgetServer({ url: u })).then((s) => s && setSettings(s))}
               onResume={(j) => void restart('resumeJob', j.id)}
               onDismiss={(j) => setDismissed((d) => new Set(d).add(j.id))}

@@ -1,7 +1,7 @@
 // Connect: server URL (+ optional token), recent servers, and interrupted jobs offered for resume.
 import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
-import type { AppInfo, Connection, JobRecord, Settings } from '../../electron/core/contract.ts';
+import type { AppInfo, Connection, Events, JobRecord, Settings } from '../../electron/core/contract.ts';
 import { Badge } from '../components/badge.tsx';
 import { formatBytes, formatDate } from '../components/format.ts';
 import { Icon } from '../components/icons.tsx';
@@ -13,7 +13,11 @@ export interface ConnectScreenProps {
   connection: Connection | null;
   interrupted: JobRecord[];
   busy: boolean;
+  /** How far the connect in progress has listed (null until its first page or folder). */
+  listing: Events['listing'] | null;
   onConnect(url: string, token: string, remember: boolean): void;
+  /** Stops the connect in progress (a slow or wrong server). */
+  onStop(): void;
   onForget(url: string): void;
   onResume(job: JobRecord): void;
   onDismiss(job: JobRecord): void;
@@ -78,7 +82,19 @@ export function ConnectScreen(props: ConnectScreenProps) {
           <button type="submit" className="btn btn-primary btn-large" disabled={props.busy || url.trim() === ''}>
             <Icon name="plug" /> {t('connect')}
           </button>
-          {props.busy && <span className="spinner-text" role="status"><span className="spinner" /> {t('connecting')}</span>}
+          {props.busy && (
+            <>
+              <span className="spinner-text" role="status">
+                <span className="spinner" />{' '}
+                {props.listing === null ? t('connecting')
+                  : props.listing.total === null ? t('listingFound', { found: props.listing.found })
+                  : t('listingOf', { found: props.listing.found, total: props.listing.total })}
+              </span>
+              <button type="button" className="btn btn-ghost" onClick={props.onStop}>
+                <Icon name="x" /> {t('stopListing')}
+              </button>
+            </>
+          )}
         </div>
       </form>
       <section className="recent">

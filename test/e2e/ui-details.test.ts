@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -307,6 +309,43 @@ test('a file waiting to retry counts down to its retry', { skip }, async () => {
     await page.getByRole('heading', { name: 'Bundle complete' }).waitFor({ timeout: 30_000 });
   } finally {
     await page.close();
+  }
+});
+
+test('a slow listing shows its count and can be stopped, without an error and without opening the results later', { skip }, async () => {
+  // A results API answering each page of 3 (of 30) after 300 ms; /trickle/ sends a byte every 100 ms, for ever.
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname.startsWith('/trickle')) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const drip = setInterval(() => res.write('h'), 100);
+      return void res.on('close', () => clearInterval(drip));
+    }
+    const page = Number(url.searchParams.get('page') ?? 1);
+    const items = Array.from({ length: 3 }, (_, i) => ({ id: `r${page}-${i}`, name: `r${page}-${i}.mp4`, url: `/f/r${page}-${i}.mp4`, size: 10 }));
+    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items, page, total: 30 })), 300);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const page = await openApp();
+  try {
+    for (const source of [base, `${base}/trickle/list.txt`]) {
+      await page.getByLabel('Server URL').fill(source);
+      await page.getByRole('button', { name: 'Connect', exact: true }).click();
+      if (source === base) await page.getByRole('status').filter({ hasText: /Listing results… ([3-9]|1\d|2\d) of 30/ }).waitFor();
+      else await page.getByRole('status').filter({ hasText: 'Listing results…' }).waitFor();
+      await page.getByRole('button', { name: 'Stop' }).click();
+      await page.getByRole('button', { name: 'Connect', exact: true }).and(page.locator(':enabled')).waitFor();
+      assert.equal(await page.getByRole('status').filter({ hasText: 'Listing results' }).count(), 0);
+    }
+    // The stopped listings answer nothing later: no results screen, no error.
+    await page.waitForTimeout(3500);
+    assert.equal(await page.getByRole('heading', { name: 'Connect to a generation server' }).count(), 1);
+    assert.equal(await page.locator('.toast').count(), 0, 'a stopped listing is not an error');
+  } finally {
+    await page.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 });
 
