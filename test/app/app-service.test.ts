@@ -5,8 +5,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,6 +15,7 @@ import type { Events, FolderPlan, JobStatus } from '../../electron/core/contract
 import { freePort } from '../helpers/servers.ts';
 import { startDemoServer } from '../servers/demo-server.ts';
 import type { DemoServer } from '../servers/demo-server.ts';
+import { startSlowListingServer } from '../servers/slow-listing-server.ts';
 
 let demo: DemoServer;
 let slow: DemoServer;
@@ -102,20 +101,8 @@ test('an unreachable server comes back as error data with a stable code', async 
 });
 
 test('a connect reports its count page by page, and can be stopped or replaced while the server is slow', async () => {
-  // A results API answering each page of 3 after 200 ms; /trickle/ sends a byte every 100 ms, for ever.
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname.startsWith('/trickle')) {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      const drip = setInterval(() => res.write('h'), 100);
-      return void res.on('close', () => clearInterval(drip));
-    }
-    const page = Number(url.searchParams.get('page') ?? 1);
-    const items = Array.from({ length: 3 }, (_, i) => ({ id: `r${page}-${i}`, name: `r${page}-${i}.mp4`, url: `/f/r${page}-${i}.mp4`, size: 10 }));
-    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items, page, total: 12 })), 200);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const slowList = await startSlowListingServer({ pageSize: 3, total: 12, pageDelayMs: 200 });
+  const base = slowList.url;
   const app = await service(path.join(tmp, 'slow-connect'));
   const counts: Array<Events['listing']> = [];
   const off = app.subscribe((name, payload) => void (name === 'listing' && counts.push(payload as Events['listing'])));
@@ -124,13 +111,13 @@ test('a connect reports its count page by page, and can be stopped or replaced w
     assert.equal(c.items.length, 12);
     assert.deepEqual(counts, [3, 6, 9, 12].map((found) => ({ found, total: 12 })));
 
-    const stopped = dispatchCommand(app, 'connect', { url: `${base}/trickle/list.txt` });
+    const stopped = dispatchCommand(app, 'connect', { url: slowList.trickleUrl });
     setTimeout(() => void app.cancelConnect({}), 300);
     const reply = await stopped;
     assert.equal(!reply.ok && reply.error.code, 'CANCELLED');
 
     // Connecting elsewhere while a connect hangs: the first one stops, the second one lists.
-    const replaced = dispatchCommand(app, 'connect', { url: `${base}/trickle/list.txt` });
+    const replaced = dispatchCommand(app, 'connect', { url: slowList.trickleUrl });
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal((await app.connect({ url: base })).items.length, 12);
     const first = await replaced;
@@ -139,8 +126,7 @@ test('a connect reports its count page by page, and can be stopped or replaced w
   } finally {
     off();
     await app.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await slowList.close();
   }
 });
 

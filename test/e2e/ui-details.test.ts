@@ -7,8 +7,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,6 +15,7 @@ import { startHost } from '../../electron/host/browser-host.ts';
 import type { RunningHost } from '../../electron/host/browser-host.ts';
 import { startDemoServer } from '../servers/demo-server.ts';
 import type { DemoServer } from '../servers/demo-server.ts';
+import { startSlowListingServer } from '../servers/slow-listing-server.ts';
 import { chooseFolder, connectTo, waitForPercentAbove } from './flow-steps.ts';
 import { chromiumPath, launchChromium } from './helpers/chromium.ts';
 import type { Browser } from './helpers/chromium.ts';
@@ -313,26 +312,13 @@ test('a file waiting to retry counts down to its retry', { skip }, async () => {
 });
 
 test('a slow listing shows its count and can be stopped, without an error and without opening the results later', { skip }, async () => {
-  // A results API answering each page of 3 (of 30) after 300 ms; /trickle/ sends a byte every 100 ms, for ever.
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname.startsWith('/trickle')) {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      const drip = setInterval(() => res.write('h'), 100);
-      return void res.on('close', () => clearInterval(drip));
-    }
-    const page = Number(url.searchParams.get('page') ?? 1);
-    const items = Array.from({ length: 3 }, (_, i) => ({ id: `r${page}-${i}`, name: `r${page}-${i}.mp4`, url: `/f/r${page}-${i}.mp4`, size: 10 }));
-    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items, page, total: 30 })), 300);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const slowList = await startSlowListingServer({ pageSize: 3, total: 30, pageDelayMs: 300 });
   const page = await openApp();
   try {
-    for (const source of [base, `${base}/trickle/list.txt`]) {
+    for (const source of [slowList.url, slowList.trickleUrl]) {
       await page.getByLabel('Server URL').fill(source);
       await page.getByRole('button', { name: 'Connect', exact: true }).click();
-      if (source === base) await page.getByRole('status').filter({ hasText: /Listing results… ([3-9]|1\d|2\d) of 30/ }).waitFor();
+      if (source === slowList.url) await page.getByRole('status').filter({ hasText: /Listing results… ([3-9]|1\d|2\d) of 30/ }).waitFor();
       else await page.getByRole('status').filter({ hasText: 'Listing results…' }).waitFor();
       await page.getByRole('button', { name: 'Stop' }).click();
       await page.getByRole('button', { name: 'Connect', exact: true }).and(page.locator(':enabled')).waitFor();
@@ -344,8 +330,7 @@ test('a slow listing shows its count and can be stopped, without an error and wi
     assert.equal(await page.locator('.toast').count(), 0, 'a stopped listing is not an error');
   } finally {
     await page.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await slowList.close();
   }
 });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { listSource } from '../../../electron/core/sources/list-source.ts';
 import type { ReelpackError } from '../../../electron/core/errors.ts';
 import { startDemoServer } from '../../servers/demo-server.ts';
+import { startSlowListingServer } from '../../servers/slow-listing-server.ts';
 import { startNginx, startPythonHttpServer, tempDir } from '../../helpers/servers.ts';
 
 const opts = { depth: 3 };
@@ -23,21 +24,15 @@ async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: Re
 }
 
 test('a listing stopped through its signal ends at once as CANCELLED, even while the server trickles', async () => {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    const drip = setInterval(() => res.write('h'), 100);
-    res.on('close', () => clearInterval(drip));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const slowList = await startSlowListingServer({ pageSize: 3, total: 3, pageDelayMs: 0 });
   try {
     const stop = new AbortController();
     setTimeout(() => stop.abort(), 400);
     const started = Date.now();
-    await rejectsWith(listSource(`http://127.0.0.1:${(server.address() as AddressInfo).port}/list.txt`, { ...opts, signal: stop.signal }), 'CANCELLED', /listing stopped/);
+    await rejectsWith(listSource(slowList.trickleUrl, { ...opts, signal: stop.signal }), 'CANCELLED', /listing stopped/);
     assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await slowList.close();
   }
 });
 
