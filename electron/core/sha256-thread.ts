@@ -61,7 +61,6 @@ class HashThread {
   private start(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(threadSource, { eval: true, name: 'reelpack-sha256' });
-    worker.unref();
     worker.on('message', (m: { seq: number; hex?: string; error?: string }) => {
       const waiter = this.pending.get(m.seq);
       if (!waiter) return;
@@ -80,6 +79,10 @@ class HashThread {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again, and a
+    // process whose thread only ever got posts (a hash dropped before any update: a job that
+    // failed at once) never exited.
+    worker.unref();
     this.worker = worker;
     return worker;
   }

@@ -2,7 +2,9 @@
 // buffers it is fed, with several hashes interleaved on the one thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { open, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -150,4 +152,23 @@ test('FileHashFollower refuses an offer while it is reading the file back, even 
     releaseBlock(block);
     await dir.remove();
   }
+});
+
+test('an idle hashing thread never keeps the process alive, even one that was only ever told to drop a hash', async () => {
+  // In a child process: the thread started by a post (a hash dropped before any update, as in
+  // a job that fails at once) must not hold the process open.
+  const module = new URL('../../electron/core/sha256-thread.ts', import.meta.url).href;
+  const script = `const { Sha256 } = await import(${JSON.stringify(module)}); new Sha256().dispose(); console.log('posted');`;
+  // A file, not -e with --input-type=module: the thread's eval'd source would inherit that flag.
+  const dir = await tempDir();
+  await writeFile(join(dir.path, 'drop-only.mjs'), script);
+  const child = spawn(process.execPath, [join(dir.path, 'drop-only.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(killer);
+  await dir.remove();
+  assert.equal(out.trim(), 'posted');
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'the process exited by itself');
 });
