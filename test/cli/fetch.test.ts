@@ -9,7 +9,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli, startCli } from '../helpers/cli.ts';
@@ -209,6 +209,36 @@ test('a second run on the same destination is refused while the first works', as
   } finally {
     await demo.close();
   }
+});
+
+test('a file in a local folder that cannot be read fails alone: the others arrive, and --allow-partial finishes without it', async () => {
+  await withTemp(async (dir) => {
+    // Root reads any file: as root, the command runs as nobody (65534) so the permission holds.
+    const user = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+    const src = join(dir, 'src');
+    await mkdir(src);
+    const data = { 'a.mp4': randomBytes(3000), 'b.mp4': randomBytes(3000), 'c.mp4': randomBytes(3000) };
+    for (const [name, bytes] of Object.entries(data)) await writeFile(join(src, name), bytes, { mode: 0o644 });
+    await chmod(join(src, 'b.mp4'), 0o000);
+    const home = join(dir, 'home');
+    await mkdir(home);
+    await chmod(dir, 0o755);
+    if (user) await chown(home, user.uid, user.gid);
+    const run = async (out: string, extra: string[]) => {
+      await mkdir(out);
+      if (user) await chown(out, user.uid, user.gid);
+      return runCli(['fetch', src, '--out', out, '--mode', 'folder', '--json', '--retries', '1', ...extra], { REELPACK_HOME: home }, { user });
+    };
+    const strict = await run(join(dir, 'strict'), []);
+    assert.equal(strict.code, 1, strict.stderr);
+    assert.equal(strict.summary?.error, undefined, 'not a job-stopping error');
+    assert.deepEqual(strict.summary?.failed.map((f) => f.name), ['b.mp4']);
+    assert.match(strict.summary?.failed[0]?.reason ?? '', /EACCES/);
+    for (const name of ['a.mp4', 'c.mp4']) assert.ok((await readFile(join(dir, 'strict', name))).equals(data[name as 'a.mp4']), name);
+    const partial = await run(join(dir, 'partial'), ['--allow-partial']);
+    assert.equal(partial.summary?.files, 2, partial.stderr);
+    assert.ok(partial.events.some((e) => e.type === 'summary' && e.failed.length === 1));
+  });
 });
 
 test('--only-new fetches just the results not fetched before', async () => {

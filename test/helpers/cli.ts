@@ -34,11 +34,13 @@ export interface CliOptions {
   cwd?: string;
   /** Kill the command (SIGKILL) if it runs longer than this. */
   timeoutMs?: number;
+  /** Run it as this user (this process must be root): file permissions hold for it. */
+  user?: { uid: number; gid: number };
 }
 
 /** `env` is added to this process's environment; an undefined value removes a variable. */
 export function startCli(args: string[], env: Record<string, string | undefined> = {}, options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [reelpackBin, ...args], { cwd: options.cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [reelpackBin, ...args], { cwd: options.cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -55,6 +57,6 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   return { child, done };
 }
 
-export function runCli(args: string[], env?: Record<string, string | undefined>): Promise<CliResult> {
-  return startCli(args, env).done;
+export function runCli(args: string[], env?: Record<string, string | undefined>, options?: CliOptions): Promise<CliResult> {
+  return startCli(args, env, options).done;
 }

@@ -7,17 +7,29 @@ import { writeFully } from '../file-write.ts';
 import { SizeChangedError } from './file-download.ts';
 import type { DownloadResult } from './file-download.ts';
 
+/**
+ * A source file that cannot be read fails that file, never the job: gone (ENOENT) or not ours
+ * to read (EACCES, EPERM) for good, like a 404 or 403; anything else (EIO on a network mount
+ * that dropped) is worth another try. (Errors of the staging copy are the destination's and
+ * stay as they are: a full disk stops the job.)
+ */
+function sourceReadError(sourcePath: string) {
+  return (error: NodeJS.ErrnoException): never => {
+    const status = error.code === 'ENOENT' ? 404 : error.code === 'EACCES' || error.code === 'EPERM' ? 403 : undefined;
+    throw new ReelpackError(status ? 'HTTP_STATUS' : 'NETWORK', `cannot read ${sourcePath}: ${error.code ?? error.message}`, { statusCode: status, cause: error });
+  };
+}
+
 export async function readLocalFile(
   sourcePath: string,
   copyTo: string | null,
   options: { expectedSize?: number | undefined; signal?: AbortSignal | undefined; onBytes: (bytes: number) => void },
 ): Promise<DownloadResult & { mtimeMs: number }> {
-  const before = await stat(sourcePath).catch((error: NodeJS.ErrnoException) => {
-    throw new ReelpackError(error.code === 'ENOENT' ? 'HTTP_STATUS' : 'NETWORK', `cannot read ${sourcePath}: ${error.code ?? error.message}`, { statusCode: error.code === 'ENOENT' ? 404 : undefined });
-  });
+  const unreadable = sourceReadError(sourcePath);
+  const before = await stat(sourcePath).catch(unreadable);
   // With the size it has now: the job runner takes a new size seen twice (a file that settled).
   if (options.expectedSize !== undefined && before.size !== options.expectedSize) throw new SizeChangedError(sourcePath, options.expectedSize, before.size);
-  const input = await open(sourcePath, 'r');
+  const input = await open(sourcePath, 'r').catch(unreadable);
   const out = copyTo ? await open(copyTo, 'w').catch(async (error: unknown) => {
     await input.close();
     throw error;
@@ -35,7 +47,7 @@ export async function readLocalFile(
       if (options.signal?.aborted) throw new ReelpackError('CANCELLED', 'cancelled');
       await busy[turn];
       const block = blocks[turn]!;
-      const { bytesRead } = await input.read(block, 0, block.length, size);
+      const { bytesRead } = await input.read(block, 0, block.length, size).catch(unreadable);
       if (bytesRead === 0) break;
       busy[turn] = Promise.all([hash.update(block.subarray(0, bytesRead)), out ? writeFully(out, block, bytesRead, size) : undefined]);
       size += bytesRead;
@@ -51,7 +63,7 @@ export async function readLocalFile(
     await input.close();
     await out?.close();
   }
-  const after = await stat(sourcePath);
+  const after = await stat(sourcePath).catch(unreadable);
   if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || size !== before.size) {
     hash.dispose();
     throw new ReelpackError('STILL_WRITING', `file changed while being read: still being written? ${sourcePath}`);
