@@ -1,0 +1,147 @@
+// Edges of a running job that each had a fix without a test of its own: a worker that throws
+// (the journal cannot be written) stops the whole job at once; a local file whose copy cannot
+// be opened leaves no descriptor open on it; a file that grew after the listing and settled
+// grows the job's and the archive's totals.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runJob } from '../../../electron/core/jobs/job-runner.ts';
+import type { JobOptions } from '../../../electron/core/jobs/job-runner.ts';
+import type { JobEvent } from '../../../electron/core/jobs/job-events.ts';
+import { Journal } from '../../../electron/core/jobs/journal.ts';
+import { sampleVideo, startDemoServer } from '../../servers/demo-server.ts';
+import { tempDir } from '../../helpers/servers.ts';
+import { readWithYauzl } from '../bundle/bundle-test-kit.ts';
+
+function jobOptions(source: string, dir: string, extra: Partial<JobOptions> = {}): JobOptions {
+  return {
+    source, outDir: join(dir, 'out'), mode: 'folder', concurrency: 1, stallTimeoutMs: 10_000, retries: 1, depth: 3,
+    onlyNew: false, allowPartial: false, catalogDir: join(dir, 'catalog'), ...extra,
+  };
+}
+
+/** What this process has open, by path (the fd used to list /proc/self/fd itself is gone by the readlink). */
+function openPaths(): string[] {
+  const paths: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      paths.push(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return paths;
+}
+
+test('a worker that throws (the journal cannot record a file\'s new size) stops the whole job: the other downloads stop with it', async () => {
+  let settled = false;
+  const lateRequests: string[] = [];
+  // Paced: the two other files take 6 s each, so both are mid-download (not finishing, not
+  // being committed) when the journal fails, about 3 s in.
+  const demo = await startDemoServer({
+    count: 3, size: (i) => (i === 0 ? 300_000 : 1_200_000), rateBytesPerSec: 200_000,
+    faults: (_req, file) => void (file && settled && lateRequests.push(file.name)),
+  });
+  const dir = await tempDir();
+  // The journal cannot be written once it has to record the settled size of a file that grew
+  // (an I/O error, a disk gone read-only): that append is not inside the worker's download
+  // try, so the worker itself throws. Every other fact is written as usual.
+  const append = Journal.prototype.append;
+  let sentAtFailure: number | undefined;
+  Journal.prototype.append = function (this: Journal, fact, durable) {
+    if (fact.t === 'size') {
+      sentAtFailure ??= demo.bytesSent();
+      return Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+    }
+    return append.call(this, fact, durable);
+  };
+  try {
+    const lateEvents: string[] = [];
+    const summary = await runJob(jobOptions(demo.url, dir.path, { concurrency: 3, retries: 5 }), (event) => {
+      if (settled) lateEvents.push(`${event.type} ${'name' in event ? event.name : ''} ${'state' in event ? event.state : ''}`);
+      // Still being written when it was listed: a larger size on every request from now on,
+      // the same one twice (3 s apart), so the job takes it and journals it. Its worker has
+      // nothing else to do meanwhile (three files, three workers).
+      if (event.type === 'listed') demo.replace('result_0001.mp4', sampleVideo(0, 400_000));
+    });
+    settled = true;
+    const sentAtSettle = demo.bytesSent();
+    assert.ok(sentAtFailure !== undefined, 'the grown file reached the journal (its size fact)');
+    assert.equal(summary.ok, false);
+    assert.equal(summary.error?.code, 'INTERNAL', JSON.stringify(summary));
+    assert.match(summary.error?.message ?? '', /EIO/);
+    // Long enough for a worker left running to come back from a retry delay (~0.4-1 s).
+    await sleep(1500);
+    assert.deepEqual(lateRequests, [], 'no download request after runJob settled');
+    assert.equal(demo.bytesSent(), sentAtSettle, 'no byte sent after runJob settled');
+    assert.deepEqual(lateEvents, [], 'no worker still at work (no event) after runJob settled');
+    // The downloads in flight when the journal failed are stopped at once, not left to run out
+    // the HTTP client's 1 s close grace (~200 KB each at this pace); a 16 KiB chunk per
+    // connection may already be on its way. (The server runs in this process: a busy event
+    // loop delays its sending as much as the job's stopping, so this is not a race on time.)
+    const sentAfterFailure = sentAtSettle - sentAtFailure;
+    assert.ok(sentAfterFailure < 128 * 1024, `the server sent ${sentAfterFailure} bytes after the journal failed`);
+  } finally {
+    Journal.prototype.append = append;
+    await demo.close();
+    await dir.remove();
+  }
+});
+
+test('a local file whose copy cannot be opened: the job fails and the source file is not left open', { skip: process.platform !== 'linux' && 'reads /proc/self/fd' }, async () => {
+  const dir = await tempDir();
+  try {
+    const source = join(dir.path, 'src');
+    await mkdir(source);
+    const file = join(source, 'a.mp4');
+    await writeFile(file, Buffer.alloc(200_000, 1));
+    const real = realpathSync(file);
+    // The copy's part file cannot be opened for writing: a folder is in its place (root ignores
+    // permissions, so an unwritable mode would not do).
+    const part = join(dir.path, 'out', '.reelpack', 'files', '0.part');
+    await mkdir(part, { recursive: true });
+    assert.ok(!openPaths().includes(real));
+    const summary = await runJob(jobOptions(source, dir.path, { retries: 0 }), () => {});
+    assert.equal(summary.ok, false);
+    assert.match(summary.error?.message ?? '', /EISDIR.*0\.part/, JSON.stringify(summary));
+    assert.ok(!openPaths().includes(real), `${real} is still open after the job ended: ${openPaths().join(', ')}`);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('zip mode: a local file that grew after the listing and settled grows the job\'s total and the archive\'s', async () => {
+  const dir = await tempDir();
+  try {
+    const source = join(dir.path, 'src');
+    await mkdir(source);
+    await writeFile(join(source, 'a.mp4'), Buffer.alloc(100_000, 1));
+    await writeFile(join(source, 'b.mp4'), Buffer.alloc(100_000, 2));
+    const events: JobEvent[] = [];
+    const summary = await runJob(jobOptions(source, dir.path, { mode: 'zip', zipName: 'set' }), (event) => {
+      events.push(event);
+      // Still being written when the job listed it: it grows, then stays at its final size.
+      if (event.type === 'listed') appendFileSync(join(source, 'b.mp4'), Buffer.alloc(50_000, 3));
+    });
+    assert.equal(summary.ok, true, JSON.stringify(summary));
+    assert.equal(summary.bytes, 250_000);
+    const listed = events.find((e) => e.type === 'listed');
+    assert.equal(listed?.type === 'listed' && listed.bytes, 200_000, 'the listing saw the old size');
+    const progress = events.filter((e) => e.type === 'progress');
+    assert.deepEqual(progress.map((e) => e.bytesTotal).slice(-1), [250_000], 'the job\'s last progress total');
+    assert.equal(progress.at(-1)?.bytesDone, 250_000);
+    // The archive's progress: its total is the new size too, and never below what it wrote.
+    const bundle = events.filter((e) => e.type === 'bundle' && e.bytesTotal !== undefined);
+    const done = bundle.filter((e) => e.type === 'bundle' && e.state === 'done');
+    assert.equal(done.length, 1, JSON.stringify(bundle));
+    assert.deepEqual(done.map((e) => e.type === 'bundle' && [e.bytesDone, e.bytesTotal]), [[250_000, 250_000]], 'the archive\'s total');
+    for (const e of bundle) if (e.type === 'bundle') assert.ok(e.bytesDone! <= e.bytesTotal!, `archive progress ${e.bytesDone} of ${e.bytesTotal}`);
+    const entries = await readWithYauzl(join(dir.path, 'out', 'set.zip'));
+    assert.equal(entries.get('b.mp4')?.size, 150_000);
+  } finally {
+    await dir.remove();
+  }
+});
