@@ -1,7 +1,7 @@
 // The app shell: sidebar, screen switching, and the state shared between screens.
 // Talks to the app only through the contract client (IPC in Electron, WebSocket in a browser).
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { AppInfo, Connection, ContractError, Events, FileRow, JobRecord, JobSnapshot, Locale, Reply, Settings } from '../electron/core/contract.ts';
+import type { AppInfo, Connection, ContractError, Events, FileRow, JobRecord, JobSnapshot, ListingCount, Locale, Reply, Settings } from '../electron/core/contract.ts';
 import { Icon } from './components/icons.tsx';
 import type { IconName } from './components/icons.tsx';
 import { errorHint } from './components/error-hint.ts';
@@ -35,7 +35,7 @@ function merge(view: JobView, change: Events['job']): JobView {
   const warnings = change.warnings.length === 0 && change.warningsFrom === view.warnings.length
     ? view.warnings
     : [...view.warnings.slice(0, change.warningsFrom), ...change.warnings];
-  return { ...view, job: change.job, progress: change.progress, bundle: change.bundle, warnings, summary: change.summary, files };
+  return { ...view, job: change.job, progress: change.progress, listing: change.listing, bundle: change.bundle, warnings, summary: change.summary, files };
 }
 
 export function App({ client }: { client: AppClient }) {
@@ -51,7 +51,7 @@ export function App({ client }: { client: AppClient }) {
   const [job, setJob] = useState<JobView | null>(null);
   const [dismissed, setDismissed] = useState<Set<string>>(new Set());
   const [busy, setBusy] = useState(false);
-  const [listing, setListing] = useState<Events['listing'] | null>(null);
+  const [listing, setListing] = useState<ListingCount | null>(null);
   /** Which connect the screen waits for: a stopped or replaced one's answer is dropped. */
   const connectSeq = useRef(0);
   const [error, setError] = useState<ContractError | null>(null);

@@ -168,10 +168,18 @@ export interface JobRecord {
   error: ContractError | null;
 }
 
+/** A listing under way: results read so far, and how many the server says it has (null: it does not say). */
+export interface ListingCount {
+  found: number;
+  total: number | null;
+}
+
 /** Everything the Progress and Done screens show; events carry changes to it. */
 export interface JobSnapshot {
   job: JobRecord;
   progress: JobProgress;
+  /** The job is listing its source (before any download): how far it has got. */
+  listing: ListingCount | null;
   bundle: BundleProgress | null;
   files: FileRow[];
   warnings: string[];
@@ -227,10 +235,10 @@ export interface Events {
    * `warnings` are the job's warnings from index `warningsFrom` on: keep the first
    * `warningsFrom` you have and append these (0 with none: the job started over).
    */
-  job: { job: JobRecord; progress: JobProgress; bundle: BundleProgress | null; files: FileRow[]; warnings: string[]; warningsFrom: number; summary: JobSummary | null };
+  job: { job: JobRecord; progress: JobProgress; listing: ListingCount | null; bundle: BundleProgress | null; files: FileRow[]; warnings: string[]; warningsFrom: number; summary: JobSummary | null };
   settings: Settings;
-  /** A connect in progress: results read so far, and how many the server says it has (null: it does not say). */
-  listing: { found: number; total: number | null };
+  /** A connect in progress: how far its listing has got. */
+  listing: ListingCount;
 }
 export type EventName = keyof Events;
 export type EventListener = <K extends EventName>(name: K, payload: Events[K]) => void;

@@ -1,10 +1,11 @@
 // Connect: server URL (+ optional token), recent servers, and interrupted jobs offered for resume.
 import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
-import type { AppInfo, Connection, Events, JobRecord, Settings } from '../../electron/core/contract.ts';
+import type { AppInfo, Connection, JobRecord, ListingCount, Settings } from '../../electron/core/contract.ts';
 import { Badge } from '../components/badge.tsx';
 import { formatBytes, formatDate } from '../components/format.ts';
 import { Icon } from '../components/icons.tsx';
+import { listingStatus } from '../components/listing-status.ts';
 import { useI18n } from '../i18n/i18n.tsx';
 
 export interface ConnectScreenProps {
@@ -14,7 +15,7 @@ export interface ConnectScreenProps {
   interrupted: JobRecord[];
   busy: boolean;
   /** How far the connect in progress has listed (null until its first page or folder). */
-  listing: Events['listing'] | null;
+  listing: ListingCount | null;
   onConnect(url: string, token: string, remember: boolean): void;
   /** Stops the connect in progress (a slow or wrong server). */
   onStop(): void;
@@ -85,10 +86,7 @@ export function ConnectScreen(props: ConnectScreenProps) {
           {props.busy && (
             <>
               <span className="spinner-text" role="status">
-                <span className="spinner" />{' '}
-                {props.listing === null ? t('connecting')
-                  : props.listing.total === null ? t('listingFound', { found: props.listing.found })
-                  : t('listingOf', { found: props.listing.found, total: props.listing.total })}
+                <span className="spinner" /> {listingStatus(t, props.listing)}
               </span>
               <button type="button" className="btn btn-ghost" onClick={props.onStop}>
                 <Icon name="x" /> {t('stopListing')}

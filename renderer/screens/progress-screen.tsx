@@ -8,6 +8,7 @@ import type { Tone } from '../components/badge.tsx';
 import { errorHint } from '../components/error-hint.ts';
 import { formatBytes, formatDuration, formatSpeed, hostOf } from '../components/format.ts';
 import { Icon } from '../components/icons.tsx';
+import { listingStatus } from '../components/listing-status.ts';
 import { ProgressBar } from '../components/progress-bar.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
 import type { Translate } from '../i18n/i18n.tsx';
@@ -210,6 +211,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
           </div>
           </>
         )}
+        {running && job.listing && <p className="note" role="status"><span className="spinner" /> {listingStatus(t, job.listing)}</p>}
         {running && waitingForServer && <p className="note warn"><Icon name="alert" size={14} /> {t('serverDownNote')}</p>}
         {status === 'paused' && <p className="note"><Icon name="pause" size={14} /> {t('pausedNote')}</p>}
         {status === 'cancelled' && <p className="note"><Icon name="x" size={14} /> {t(cancelledNote(record))}</p>}

@@ -123,6 +123,17 @@ test('a connect reports its count page by page, and can be stopped or replaced w
     const first = await replaced;
     assert.equal(!first.ok && first.error.code, 'CANCELLED');
     assert.equal(await app.cancelConnect({}), null, 'nothing in progress: nothing to stop');
+
+    // A job lists its source again before it downloads: its screen has the selection's count at
+    // once, then the listing's progress, and no listing once it is over.
+    const snap = await app.startJob({ source: c.source, outDir: path.join(tmp, 'slow-connect-out'), mode: 'zip', onlyNew: false, selectIds: c.items.slice(0, 5).map((i) => i.id) });
+    assert.deepEqual([snap.progress.filesTotal, snap.progress.bytesTotal], [5, 50]);
+    const listed: Array<Events['job']['listing']> = [];
+    const offJob = app.subscribe((name, payload) => void (name === 'job' && listed.push((payload as Events['job']).listing)));
+    await waitForStatus(app, snap.job.id, ['failed', 'done']); // its "videos" are JSON pages: they fail
+    offJob();
+    assert.ok(listed.some((l) => l !== null && l.found >= 3 && l.total === 12), JSON.stringify(listed));
+    assert.equal(listed.at(-1), null);
   } finally {
     off();
     await app.close();

@@ -1,6 +1,6 @@
 // One job as the app sees it: runs the engine's runJob (again) for start, resume and retry,
 // folds its events into a snapshot, and reports changes at a bounded rate.
-import type { BundleProgress, Events, FileRow, JobProgress, JobRecord, JobSnapshot, JobStatus, OutputFile } from '../contract.ts';
+import type { BundleProgress, Events, FileRow, JobProgress, JobRecord, JobSnapshot, JobStatus, ListingCount, OutputFile } from '../contract.ts';
 import { toContractError } from '../contract.ts';
 import type { JobEvent, JobSummary } from '../jobs/job-events.ts';
 import type { Engine, JobOptions } from './engine.ts';
@@ -34,6 +34,7 @@ export class JobSession {
   private readonly changed = new Set<string>();
   /** Rows zipped into the archive being written: until it is in place (an `output`), a stop deletes it. */
   private readonly zippedUnfinished = new Set<string>();
+  private listing: ListingCount | null = null;
   private progress: JobProgress = { ...emptyProgress };
   private bundle: BundleProgress | null = null;
   private warnings: string[] = [];
@@ -71,6 +72,11 @@ export class JobSession {
     for (const q of init.queued ?? []) {
       this.files.set(q.id, { id: q.id, name: q.name, state: 'queued', size: q.size, bytesDone: 0, attempt: null, retryAt: null, reason: null });
     }
+    if (init.queued) {
+      // The selection, until the job's own listing says (a large batch takes seconds to list again).
+      const bytesTotal = init.queued.reduce((sum, q) => sum + (q.size ?? 0), 0);
+      this.progress = { ...emptyProgress, filesTotal: init.queued.length, bytesTotal, sizesKnown: init.queued.every((q) => q.size !== null) };
+    }
     if (init.saved) {
       for (const f of init.saved) {
         this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : 0, attempt: null, retryAt: null, reason: null });
@@ -85,7 +91,7 @@ export class JobSession {
   }
 
   snapshot(): JobSnapshot {
-    return { job: { ...this.record }, progress: { ...this.progress }, bundle: this.bundle, files: [...this.files.values()], warnings: [...this.warnings], summary: this.summary };
+    return { job: { ...this.record }, progress: { ...this.progress }, listing: this.listing, bundle: this.bundle, files: [...this.files.values()], warnings: [...this.warnings], summary: this.summary };
   }
 
   get currentProgress(): JobProgress {
@@ -127,6 +133,7 @@ export class JobSession {
       error = e;
     }
     if (summary) this.apply(summary);
+    this.listing = null; // a run stopped while listing
     // Nothing downloads once the run is over (paused, failed, cancelled): a row left
     // "downloading 33%" would claim otherwise. Its bytes stay counted and are kept on disk.
     this.requeue(['retrying', 'downloading']);
@@ -228,7 +235,11 @@ export class JobSession {
 
   private apply(event: JobEvent): void {
     switch (event.type) {
+      case 'listing':
+        this.listing = { found: event.found ?? 0, total: event.total ?? null };
+        break;
       case 'listed':
+        this.listing = null;
         this.record.filesTotal = event.files;
         this.record.bytesTotal = event.bytes;
         this.progress = { ...this.progress, filesTotal: event.files, bytesTotal: event.bytes, sizesKnown: event.unsizedFiles === 0 };
@@ -329,7 +340,7 @@ export class JobSession {
     this.warningsSent = this.warnings.length;
     this.onChange(
       {
-        job: { ...this.record, outputs: [...this.record.outputs] }, progress: { ...this.progress }, bundle: this.bundle, files,
+        job: { ...this.record, outputs: [...this.record.outputs] }, progress: { ...this.progress }, listing: this.listing, bundle: this.bundle, files,
         warnings: this.warnings.slice(warningsFrom), warningsFrom, summary: this.summary,
       },
       statusChanged,
