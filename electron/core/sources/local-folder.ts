@@ -29,7 +29,13 @@ export async function listLocalFolder(root: string, depth: number, options: Pick
         if (level < depth) await walk(path, level + 1);
         else skipped.push({ name: rel, reason: `folder deeper than --depth ${depth}` });
       } else if (entry.isFile()) {
-        const info = await lstat(path);
+        // A file that went away since readdir (a generator's temporary file) is not a result;
+        // one that cannot be looked at is listed as skipped, with why.
+        const info = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') skipped.push({ name: rel, reason: `unreadable: ${error.code ?? 'error'}` });
+          return null;
+        });
+        if (!info) continue;
         items.push({ id: rel, name: rel, url: path, size: info.size, createdAt: info.mtime.toISOString() });
         if (items.length % 500 === 0) {
           options.signal?.throwIfAborted();

@@ -63,22 +63,34 @@ function sha256Of(value: unknown): string | undefined {
   return text && /^[0-9a-f]{64}$/.test(text) ? text : undefined;
 }
 
+/** The last path segment of a URL, %-decoded when it decodes (a malformed escape stays as it is). */
+export function nameFromUrl(url: URL): string {
+  const last = url.pathname.split('/').filter(Boolean).pop() ?? url.hostname;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
 /** Turns a raw API item into a ResultItem, or a reason it cannot be downloaded. */
 export function apiItem(raw: unknown, endpoint: string): ResultItem | SkippedItem {
   if (!raw || typeof raw !== 'object') return { name: String(raw), reason: 'not an object' };
   const r = raw as Record<string, unknown>;
   const urlText = str(r.url);
-  const name = str(r.name) ?? (urlText ? decodeURIComponent(new URL(urlText, endpoint).pathname.split('/').pop() ?? '') : undefined);
+  // One malformed item is skipped with its reason; it never fails the listing.
+  let url: URL | undefined;
+  try {
+    url = urlText === undefined ? undefined : new URL(urlText, endpoint);
+  } catch {
+    url = undefined;
+  }
+  const name = str(r.name) ?? (url ? nameFromUrl(url) : urlText);
   if (!name) return { name: str(r.id) ?? '(unnamed)', reason: 'no name or url' };
   const status = str(r.status) ?? 'completed';
   if (status !== 'completed') return { name, reason: `status is "${status}"` };
   if (!urlText) return { name, reason: 'no url' };
-  let url: URL;
-  try {
-    url = new URL(urlText, endpoint);
-  } catch {
-    return { name, reason: `bad url "${urlText}"` };
-  }
+  if (!url) return { name, reason: `bad url "${urlText}"` };
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return { name, reason: `not an http(s) url: ${url.protocol}` };
   const size = typeof r.size === 'number' && Number.isSafeInteger(r.size) && r.size >= 0 ? r.size : undefined;
   const sha = sha256Of(r.sha256);

@@ -2,17 +2,8 @@
 // {url, name?, size?, sha256?} objects, or {files: [...]}), local or remote. A URL that
 // answers with a file (a video, an archive…) instead of a listing is a list of one.
 import { ReelpackError } from '../errors.ts';
-import { apiItem } from './results-api.ts';
+import { apiItem, nameFromUrl } from './results-api.ts';
 import type { ResultItem, SkippedItem } from './source-types.ts';
-
-function nameFromUrl(url: URL): string {
-  const last = url.pathname.split('/').filter(Boolean).pop() ?? url.hostname;
-  try {
-    return decodeURIComponent(last);
-  } catch {
-    return last;
-  }
-}
 
 /** The file name a `Content-Disposition` header gives (RFC 6266: `filename*` wins), if any. */
 export function nameFromContentDisposition(header: string | undefined): string | undefined {

@@ -108,6 +108,22 @@ describe('results API', () => {
     }
   });
 
+  test('an item whose URL has a malformed %-escape or does not parse is kept or skipped alone, never failing the listing', async () => {
+    const items = [
+      { id: '1', url: '/f/a%zz.mp4' }, // no name: taken from the URL, as it is
+      { id: '2', url: 'http://[bad/b.mp4' },
+      { id: '3', url: '/f/%E8%A7%86%E9%A2%91.mp4' },
+    ];
+    const { url, server } = await fixedServer({ '/api/results': { type: 'application/json', body: JSON.stringify({ items, total: 3 }) } });
+    try {
+      const listing = await listSource(url, opts);
+      assert.deepEqual(listing.items.map((i) => i.name), ['a%zz.mp4', '视频.mp4']);
+      assert.deepEqual(listing.skipped, [{ name: 'http://[bad/b.mp4', reason: 'bad url "http://[bad/b.mp4"' }]);
+    } finally {
+      server.close();
+    }
+  });
+
   test('https:// to a server that speaks plain http says so, instead of an OpenSSL dump', async () => {
     const demo = await startDemoServer({ count: 1, size: 10 });
     try {
