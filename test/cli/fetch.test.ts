@@ -241,6 +241,27 @@ test('a file in a local folder that cannot be read fails alone: the others arriv
   });
 });
 
+test('names that get in the way: a file in the destination named like a listed folder, and long names that need a number', async () => {
+  await withTemp(async (dir) => {
+    const src = join(dir, 'src');
+    await mkdir(join(src, 'sub'), { recursive: true });
+    const long = `${'a'.repeat(196)}.mp4`; // 200 bytes; its case twin needs " (2)", and must stay within 200
+    const data = { 'sub/a.mp4': randomBytes(2000), 'b.mp4': randomBytes(2000), [long]: randomBytes(2000), [long.toUpperCase()]: randomBytes(2000) };
+    for (const [name, bytes] of Object.entries(data)) await writeFile(join(src, name), bytes);
+    const out = join(dir, 'out');
+    await mkdir(out);
+    await writeFile(join(out, 'sub'), 'a file that is not the folder'); // where the folder "sub" would go
+    const run = await runCli(['fetch', src, '--out', out, '--mode', 'both', '--zip', 'all.zip', '--json'], { REELPACK_HOME: join(dir, 'home') });
+    assert.equal(run.code, 0, run.stderr + JSON.stringify(run.summary));
+    assert.equal(await readFile(join(out, 'sub'), 'utf8'), 'a file that is not the folder');
+    assert.ok((await readFile(join(out, 'sub (2)', 'a.mp4'))).equals(data['sub/a.mp4']));
+    const entries = execFileSync('unzip', ['-Z1', join(out, 'all.zip')], { encoding: 'utf8' }).split('\n').filter((n) => /\.mp4$/i.test(n));
+    assert.equal(entries.length, 4);
+    assert.ok(entries.every((n) => n.split('/').every((segment) => Buffer.byteLength(segment) <= 200)), entries.join(' '));
+    execFileSync('unzip', ['-tq', join(out, 'all.zip')]);
+  });
+});
+
 test('--only-new fetches just the results not fetched before', async () => {
   const demo = await startDemoServer({ count: 4, size: 1000 });
   try {

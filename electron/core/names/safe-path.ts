@@ -2,7 +2,7 @@
 // are made. The same names are used for loose files (--mode folder) and archive entries,
 // so nothing a server sends can escape the destination or the archive.
 
-const maxSegmentBytes = 200; // ext4/NTFS allow 255; leave room for " (123)" and ".part"
+const maxSegmentBytes = 200; // ext4/NTFS allow 255; leave room for ".part" and the like
 const maxSegments = 16;
 const windowsReserved = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
 // Control characters (C0, DEL, C1), characters Windows forbids in names, line and paragraph
@@ -36,11 +36,21 @@ function safeSegment(raw: string): string | null {
   if (seg === '' || seg === '.' || seg === '..' || /^_*$/.test(seg) && raw.trim() === '') return null;
   if (/^\.+$/.test(seg)) return null;
   if (windowsReserved.test(seg)) seg = `_${seg}`;
-  const [base, ext] = splitExtension(seg);
   if (Buffer.byteLength(seg) > maxSegmentBytes) {
-    seg = truncateUtf8(base, maxSegmentBytes - Buffer.byteLength(ext)) + ext;
+    const [base, ext] = splitExtension(seg);
+    seg = fitted(base, '', ext);
   }
   return seg;
+}
+
+/**
+ * `base` + `suffix` + `ext` within the length cap: the base is cut, never the suffix or the
+ * extension, and a cut that leaves the base ending in a dot or space drops those too (Windows
+ * would). A name made here is one safeSegment leaves as it is.
+ */
+function fitted(base: string, suffix: string, ext: string): string {
+  const cut = truncateUtf8(base, maxSegmentBytes - Buffer.byteLength(suffix) - Buffer.byteLength(ext)).replace(/[. ]+$/, '');
+  return `${cut || '_'}${suffix}${ext}`;
 }
 
 /**
@@ -70,10 +80,19 @@ export function collisionKey(path: string): string {
   return path.normalize('NFC').toLowerCase().replace(/ς/g, 'σ');
 }
 
-/** `clip (2).mp4` for (`clip.mp4`, 2): the one way a taken name gets its number. */
-export function withSuffix(segment: string, n: number): string {
-  const [base, ext] = splitExtension(segment);
-  return `${base} (${n})${ext}`;
+/**
+ * `clip (2).mp4` for (`clip.mp4`, 2): the one way a taken file name gets its number. Given a
+ * path, its last segment gets it. A long name is cut to make room (it stays within the cap).
+ */
+export function withSuffix(path: string, n: number): string {
+  const slash = path.lastIndexOf('/');
+  const [base, ext] = splitExtension(path.slice(slash + 1));
+  return path.slice(0, slash + 1) + fitted(base, ` (${n})`, ext);
+}
+
+/** `Season 1 (2)` for (`Season 1`, 2): a folder's name gets its number at the end (a dot in it is no extension). */
+export function folderWithSuffix(segment: string, n: number): string {
+  return fitted(segment, ` (${n})`, '');
 }
 
 /**
@@ -107,7 +126,7 @@ export class UniquePathAllocator {
       let n = 2;
       const original = segments[i]!;
       do {
-        segments[i] = `${original} (${n++})`;
+        segments[i] = folderWithSuffix(original, n++);
       } while (this.files.has(collisionKey(segments.slice(0, i + 1).join('/'))));
     }
     const last = segments.length - 1;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { safeRelativePath, UniquePathAllocator } from '../../../electron/core/names/safe-path.ts';
+import { safeRelativePath, UniquePathAllocator, withSuffix } from '../../../electron/core/names/safe-path.ts';
 
 test('hostile names become safe relative paths', () => {
   const cases: Array<[string, string]> = [
@@ -84,4 +84,26 @@ test('files of a folder whose name a file took stay together in one renamed fold
   assert.equal(paths.allocate('Season'), 'Season');
   assert.equal(paths.allocate('Season/ep1.mp4'), 'Season (2)/ep1.mp4');
   assert.equal(paths.allocate('Season/ep2.mp4'), 'Season (2)/ep2.mp4');
+});
+
+test('a long name that needs a number, or is cut at a space or dot, is still a safe name of at most 200 bytes', () => {
+  const names = new UniquePathAllocator();
+  const long = `${'a'.repeat(196)}.mp4`; // exactly 200 bytes
+  const cjk = `${'视频'.repeat(40)}.mp4`; // 240 characters' worth of UTF-8, cut to fit
+  const spaced = `${'b'.repeat(199)} ${'c'.repeat(60)}`; // no extension; the cut lands on the space
+  const season = 'Season.1'.repeat(30); // 240 bytes: a file first, then a folder of the same name
+  const made = [long, long, long, cjk, cjk, spaced, season, `${season}/y.mp4`, `${season}/z.mp4`].map((n) => names.allocate(n));
+  for (const path of made) {
+    for (const segment of path.split('/')) assert.ok(Buffer.byteLength(segment) <= 200, `${segment.length} chars: ${segment}`);
+    assert.equal(safeRelativePath(path), path, `a made name is its own safe form: ${JSON.stringify(path)}`);
+  }
+  assert.equal(new Set(made).size, made.length);
+  assert.match(made[1]!, /^a{192} \(2\)\.mp4$/);
+  assert.match(made[4]!, /^(视频)+ \(2\)\.mp4$/);
+  assert.equal(made[5], 'b'.repeat(199), 'cut at the space: the space goes too');
+  // The folder that collides with the file gets its number at the end (its dots are no
+  // extension), cut to fit, and both of its files land in it.
+  assert.equal(made[7], `${'Season.1'.repeat(24)}Seas (2)/y.mp4`);
+  assert.equal(made[8], `${'Season.1'.repeat(24)}Seas (2)/z.mp4`);
+  assert.equal(withSuffix('dir.v2/clip', 3), 'dir.v2/clip (3)', 'only the last segment of a path gets the number');
 });
