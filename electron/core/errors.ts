@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'CHECKSUM_MISMATCH' // SHA-256 differs from the server's
   | 'STILL_WRITING' // the file's size changed since listing: it is still being written
   | 'DISK_FULL'
+  | 'WRITE_FAILED' // the destination refused a file's bytes (read-only, I/O error, too large for its file system)
   | 'LOCKED' // another reelpack run holds this destination
   | 'JOB_MISMATCH' // the destination holds an unfinished job for another source
   | 'CANCELLED'
@@ -52,6 +53,24 @@ export class ReelpackError extends Error {
 }
 
 const diskFullCodes = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * What a failure to open, write or size a file in the destination means for the job: a full
+ * disk (DISK_FULL) and a destination that refuses writes (WRITE_FAILED: read-only, an I/O error,
+ * a file too large for its file system) stop the job, as every file would fail the same way;
+ * running out of file descriptors is passing, and retried like a network error. Never INTERNAL:
+ * the download layer would take that for a network error and retry it for ever.
+ */
+export function writeError(error: unknown, path: string): ReelpackError {
+  if (error instanceof ReelpackError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code && diskFullCodes.has(code)) return new ReelpackError('DISK_FULL', `disk full: ${path}`, { cause: error });
+  if (code === 'EMFILE' || code === 'ENFILE') return new ReelpackError('NETWORK', `too many open files (${code}), will retry: ${path}`, { cause: error });
+  if (code === 'EFBIG') {
+    return new ReelpackError('WRITE_FAILED', `a file is larger than the destination's file system allows (FAT32 holds at most 4 GiB a file): ${path}; choose a folder on another drive`, { cause: error });
+  }
+  return new ReelpackError('WRITE_FAILED', `cannot write ${path}: ${code ?? (error as Error | undefined)?.message ?? String(error)}`, { cause: error });
+}
 
 /** System error codes meaning the server cannot be reached at all: down, restarting, or the network is. */
 export const unreachableCodes: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);

@@ -188,6 +188,7 @@ export const messagesEn = {
   // What the user can do about a job-level error, by its code (error-hint.ts). The engine's own
   // message follows as the detail; a code without a hint shows that message alone.
   errorHint_DISK_FULL: 'The disk is full. Free some space, then resume: what was saved so far is kept.',
+  errorHint_WRITE_FAILED: 'The folder stopped accepting files (read-only, disconnected, or a file too large for the drive). Check the drive, then resume, or choose a folder on another drive: what was saved so far is kept.',
   errorHint_ZIP_FAILED: 'Writing the archive failed. The downloads are kept; resume rebuilds the unfinished archive.',
   errorHint_VERIFY_FAILED: 'An archive did not read back correctly and was not kept. Resume writes it again from the kept downloads.',
   errorHint_INTERNAL: 'Reelpack stopped on an unexpected error. Resume continues where it stopped; if it happens again, please report the details.',

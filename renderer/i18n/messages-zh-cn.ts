@@ -178,6 +178,7 @@ export const messagesZhCn: Record<MessageKey, string> = {
   errorTitle: '出错了',
   errorDetails: '详情',
   errorHint_DISK_FULL: '磁盘已满。请腾出空间后继续：已保存的内容都会保留。',
+  errorHint_WRITE_FAILED: '保存文件夹无法再写入（只读、已断开，或文件超过该磁盘允许的大小）。请检查磁盘后继续，或选择其他磁盘上的文件夹：已保存的内容都会保留。',
   errorHint_ZIP_FAILED: '写入压缩包失败。下载内容已保留，继续时会重建未完成的压缩包。',
   errorHint_VERIFY_FAILED: '压缩包回读校验未通过，已被丢弃。继续时会用保留的下载内容重新写入。',
   errorHint_INTERNAL: 'Reelpack 遇到意外错误而停止。继续会从停下的地方接着做；如果再次出现，请附上详情反馈。',

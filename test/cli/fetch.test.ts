@@ -2,7 +2,7 @@
 // resume after kill -9 and Ctrl-C, the lock, --only-new, and nginx byte-for-byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runCli, startCli } from '../helpers/cli.ts';
+import { parseEvents, reelpackBin, runCli, startCli } from '../helpers/cli.ts';
 import { freePort, startNginx, tempDir } from '../helpers/servers.ts';
 import { cannotMountTmpfs, withTmpfs } from '../helpers/tmpfs.ts';
 import { startDemoServer } from '../servers/demo-server.ts';
@@ -260,6 +260,30 @@ test('names that get in the way: a file in the destination named like a listed f
     assert.ok(entries.every((n) => n.split('/').every((segment) => Buffer.byteLength(segment) <= 200)), entries.join(' '));
     execFileSync('unzip', ['-tq', join(out, 'all.zip')]);
   });
+});
+
+test('a destination that refuses a file (too large for its file system) stops the job with WRITE_FAILED, instead of downloading it again and again', async () => {
+  // `ulimit -f` stands in for FAT32's 4 GiB: writes past 4 MiB fail with EFBIG.
+  const demo = await startDemoServer({ count: 1, size: 12 * 1024 * 1024 });
+  try {
+    await withTemp(async (dir) => {
+      const child = spawn('bash', ['-c', 'ulimit -f 4096; exec "$0" "$@"', process.execPath, reelpackBin, 'fetch', demo.url, '--out', join(dir, 'out'), '--mode', 'folder', '--json'], {
+        env: { ...process.env, REELPACK_HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const [code] = (await once(child, 'close')) as [number | null];
+      clearTimeout(killer);
+      const summary = parseEvents(stdout).find((e) => e.type === 'summary');
+      assert.equal(code, 1);
+      assert.equal(summary?.type === 'summary' && summary.error?.code, 'WRITE_FAILED', stdout.slice(-400));
+      assert.match(summary?.type === 'summary' ? summary.error?.message ?? '' : '', /larger than the destination's file system allows/);
+      assert.ok(summary?.type === 'summary' && summary.networkBytes < 24 * 1024 * 1024, 'downloaded once at most, not retried');
+    });
+  } finally {
+    await demo.close();
+  }
 });
 
 test('--only-new fetches just the results not fetched before', async () => {

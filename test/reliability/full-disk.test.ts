@@ -4,10 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, startCli } from '../helpers/cli.ts';
 import { cannotMountTmpfs, withTmpfs } from '../helpers/tmpfs.ts';
+import { startDemoServer } from '../servers/demo-server.ts';
 import { startHostileServer } from '../servers/hostile-server.ts';
 import { checkArchive, extractAll, listTree, readTree, record, stackTrace } from './reliability-kit.ts';
 
@@ -78,6 +79,25 @@ for (const c of cases) {
     }
   });
 }
+
+test('a disk that fills while a large file arrives slowly stops the job then, not after the whole body has been downloaded into nothing', {
+  skip: reason ?? false,
+  timeout: 60_000,
+}, async () => {
+  // 24 MiB at 6 MiB/s into 6 MiB of room; a URL list gives no size, so nothing is refused up front.
+  const demo = await startDemoServer({ count: 1, size: 24 * MiB, rateBytesPerSec: 6 * MiB });
+  try {
+    await withTmpfs(6, async (mount) => {
+      const list = join(mount, 'urls.txt');
+      await writeFile(list, `${demo.url}/outputs/${demo.files[0]!.name}\n`);
+      const run = await runCli(['fetch', list, '--out', join(mount, 'out'), '--mode', 'folder', '--json'], { REELPACK_HOME: join(mount, 'home') });
+      assert.equal(run.summary?.error?.code, 'DISK_FULL', JSON.stringify(run.summary));
+      assert.ok((run.summary?.networkBytes ?? Infinity) < 12 * MiB, `${((run.summary?.networkBytes ?? 0) / MiB).toFixed(1)} MiB downloaded before the full disk stopped the job`);
+    });
+  } finally {
+    await demo.close();
+  }
+});
 
 /** Bytes under `dir` (not recursive: staging is flat), 0 when it is gone. */
 async function folderBytes(dir: string): Promise<number> {

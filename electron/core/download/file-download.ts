@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { open, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { ReelpackError } from '../errors.ts';
+import { ReelpackError, writeError } from '../errors.ts';
 import { hashFileRange, Sha256 } from '../sha256-thread.ts';
 import { httpError, statusError } from './http-client.ts';
 import type { DownloadResponse, HttpClient } from './http-client.ts';
@@ -139,7 +139,9 @@ export async function downloadAttempt(target: DownloadTarget, ctx: DownloadConte
   }
   // Opened (and emptied, when starting from zero) while the request is on its way: both are
   // done before the answer's head arrives, instead of adding ~1 ms to every file (1000 × 1 MiB).
-  const opening = open(target.partPath, constants.O_RDWR | constants.O_CREAT | (offset === 0 ? constants.O_TRUNC : 0));
+  const opening = open(target.partPath, constants.O_RDWR | constants.O_CREAT | (offset === 0 ? constants.O_TRUNC : 0)).catch((error: unknown) => {
+    throw writeError(error, target.partPath);
+  });
   let file: FileHandle | undefined;
   const syncBehind = new SyncBehind(() => file!.datasync());
   try {
@@ -226,7 +228,7 @@ async function receive(
   if (restarted) ctx.onRestartFromZero?.();
   const emptied = restarted ? file.truncate(0) : Promise.resolve();
   const ready = emptied.then(() => ctx.onValidator(validator));
-  const writer = new BufferedFileWriter(file, offset, { gate: ready, hashBlock: (block) => hash.update(block), syncBehind });
+  const writer = new BufferedFileWriter(file, offset, { gate: ready, hashBlock: (block) => hash.update(block), syncBehind, path: target.partPath });
   let received = 0;
   try {
     await pumpBody(res, writer, {

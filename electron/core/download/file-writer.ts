@@ -9,6 +9,8 @@
 // bytes are hashed from the block itself, and the block is reused once written and hashed.
 // With a `syncBehind`, completed writes are flushed to the disk in the background.
 import type { FileHandle } from 'node:fs/promises';
+import { writeError } from '../errors.ts';
+import type { ReelpackError } from '../errors.ts';
 import { maxWriteBytes, writeFully } from '../file-write.ts';
 import type { SyncBehind } from '../fs-sync.ts';
 import { blockBytes, copyIntoBlock, releaseBlock, takeBlock } from '../sha256-thread.ts';
@@ -41,10 +43,21 @@ export class BufferedFileWriter {
   /** The rest of a chunk that is waiting for a free block. */
   private waiting: Promise<void> | null = null;
   private lastWriteAt = Date.now();
+  /**
+   * The first write that failed. A write error is otherwise seen only when a block comes back,
+   * and on a link slower than the disk no write ever waits for one: a full disk was noticed
+   * when the whole body had arrived.
+   */
+  private failure: ReelpackError | null = null;
+  private readonly path: string;
 
-  /** `gate`: nothing reaches the file before it resolves (the journal must know the validator first). */
-  constructor(file: FileHandle, position: number, options: { gate?: Promise<void>; hashBlock?: BlockHasher; syncBehind?: SyncBehind } = {}) {
+  /**
+   * `gate`: nothing reaches the file before it resolves (the journal must know the validator
+   * first). `path` names the file in write errors.
+   */
+  constructor(file: FileHandle, position: number, options: { gate?: Promise<void>; hashBlock?: BlockHasher; syncBehind?: SyncBehind; path?: string } = {}) {
     const gate = options.gate ?? Promise.resolve();
+    this.path = options.path ?? 'the file being downloaded';
     this.file = file;
     this.hashBlock = options.hashBlock;
     this.syncBehind = options.syncBehind;
@@ -60,6 +73,7 @@ export class BufferedFileWriter {
    * (every block is queued for writing).
    */
   write(chunk: Uint8Array): Promise<void> | undefined {
+    if (this.failure) throw this.failure;
     let offset = 0;
     while (offset < chunk.length) {
       if (this.used === writeBlockBytes) {
@@ -131,11 +145,14 @@ export class BufferedFileWriter {
     this.lastWriteAt = Date.now();
     // Chained, not parallel: writtenUpTo only ever covers a contiguous prefix, and a failed
     // write (ENOSPC…) fails every write queued behind it.
-    const write = this.tail.then(() => writeFully(this.file, block.subarray(from), length, position)).then(() => {
+    const write = this.tail.then(() => writeFully(this.file, block.subarray(from), length, position).catch((error: unknown) => {
+      this.failure ??= writeError(error, this.path);
+      throw this.failure;
+    })).then(() => {
       this.writtenUpTo = position + length;
       this.syncBehind?.wrote(length);
     });
-    write.catch(() => {}); // surfaces through the block's promise
+    write.catch(() => {}); // surfaces through the block's promise and the next write()
     this.blockWrites.push(write);
     this.tail = write;
   }

@@ -1,7 +1,7 @@
 // "Downloading" from a local or mounted folder: hash the file in place, or copy it to
 // staging while hashing. A file whose size or mtime moves meanwhile is still being written.
 import { open, stat } from 'node:fs/promises';
-import { ReelpackError } from '../errors.ts';
+import { ReelpackError, writeError } from '../errors.ts';
 import { releaseBlock, Sha256, takeBlock } from '../sha256-thread.ts';
 import { writeFully } from '../file-write.ts';
 import { SizeChangedError } from './file-download.ts';
@@ -32,7 +32,7 @@ export async function readLocalFile(
   const input = await open(sourcePath, 'r').catch(unreadable);
   const out = copyTo ? await open(copyTo, 'w').catch(async (error: unknown) => {
     await input.close();
-    throw error;
+    throw writeError(error, copyTo);
   }) : null;
   const hash = new Sha256();
   // Two reused 1 MiB blocks (a read stream allocates one per chunk, and collecting them cost
@@ -49,7 +49,9 @@ export async function readLocalFile(
       const block = blocks[turn]!;
       const { bytesRead } = await input.read(block, 0, block.length, size).catch(unreadable);
       if (bytesRead === 0) break;
-      busy[turn] = Promise.all([hash.update(block.subarray(0, bytesRead)), out ? writeFully(out, block, bytesRead, size) : undefined]);
+      busy[turn] = Promise.all([hash.update(block.subarray(0, bytesRead)), out ? writeFully(out, block, bytesRead, size).catch((error: unknown) => {
+        throw writeError(error, copyTo!);
+      }) : undefined]);
       size += bytesRead;
       options.onBytes(bytesRead);
     }

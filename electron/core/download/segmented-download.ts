@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { ReelpackError } from '../errors.ts';
+import { ReelpackError, writeError } from '../errors.ts';
 import { httpError, statusError } from './http-client.ts';
 import { BufferedFileWriter } from './file-writer.ts';
 import { isStrongEtag, parseDigestSha256, pumpBody, refuseEncodedBody, sameValidator } from './file-download.ts';
@@ -79,7 +79,9 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
   const resumable = ctx.saved && validated && existing === size && ctx.saved.ranges.every((r) => r.end < size);
   // A new plan is one range; it is split later if that connection is slow (adaptive).
   const plan: SegmentPlan = resumable ? structuredClone(ctx.saved!) : { validator: {}, ranges: size > 0 ? [{ start: 0, end: size - 1, pos: 0 }] : [] };
-  const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT);
+  const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT).catch((error: unknown) => {
+    throw writeError(error, target.partPath);
+  });
   const syncBehind = new SyncBehind(() => file.datasync());
   let networkBytes = 0;
   const writers = new Map<SegmentRange, BufferedFileWriter>();
@@ -93,8 +95,10 @@ export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedCo
   let sha256: string;
   try {
     if (!resumable) {
-      await file.truncate(0);
-      await file.truncate(size); // sparse until written
+      // Sparse until written. EFBIG here: the file is larger than the destination allows.
+      await file.truncate(0).then(() => file.truncate(size)).catch((error: unknown) => {
+        throw writeError(error, target.partPath);
+      });
     }
     const hashing = new FileHashFollower(target.partPath, () => writtenPrefix(plan, writers));
     follower = hashing;
@@ -225,7 +229,7 @@ async function fetchRange(
         res.body.stop();
         throw new SegmentsUnsupportedError(target.url, 'file changed on the server');
       }
-      const writer = new BufferedFileWriter(out.file, range.pos, { gate: ctx.onPlan(plan), syncBehind: out.syncBehind, hashBlock: (block, position) => out.follower.offer(block, position) });
+      const writer = new BufferedFileWriter(out.file, range.pos, { gate: ctx.onPlan(plan), syncBehind: out.syncBehind, hashBlock: (block, position) => out.follower.offer(block, position), path: target.partPath });
       writers.set(range, writer);
       try {
         await pumpBody(res, writer, {

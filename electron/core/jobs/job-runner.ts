@@ -628,7 +628,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         queue.finish();
         continue;
       }
-      if (error.code === 'DISK_FULL' || error.code === 'ZIP_FAILED' || error.code === 'INTERNAL') {
+      if (error.code === 'DISK_FULL' || error.code === 'WRITE_FAILED' || error.code === 'ZIP_FAILED' || error.code === 'INTERNAL') {
         rt.fatal ??= error;
         rt.stop.abort();
         queue.finish();

@@ -106,7 +106,8 @@ test('a local file whose copy cannot be opened: the job fails and the source fil
     assert.ok(!openPaths().includes(real));
     const summary = await runJob(jobOptions(source, dir.path, { retries: 0 }), () => {});
     assert.equal(summary.ok, false);
-    assert.match(summary.error?.message ?? '', /EISDIR.*0\.part/, JSON.stringify(summary));
+    assert.equal(summary.error?.code, 'WRITE_FAILED', JSON.stringify(summary));
+    assert.match(summary.error?.message ?? '', /0\.part: EISDIR/, JSON.stringify(summary));
     assert.ok(!openPaths().includes(real), `${real} is still open after the job ended: ${openPaths().join(', ')}`);
   } finally {
     await dir.remove();
