@@ -96,9 +96,17 @@ export function buildProgram(): Command {
       const print = createPrinter(flags.json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain', process.stdout, process.stderr);
       const controller = new AbortController();
       let interrupts = 0;
-      const onSignal = () => {
+      const onSignal = (signal: NodeJS.Signals) => {
         interrupts++;
-        if (interrupts > 1) process.exit(130);
+        if (interrupts > 1) {
+          // Now, as asked: process.exit() waits for libuv's threads, and one blocked in a read
+          // of a dead network mount never returns. The signal's own default action ends the
+          // process at once (the journal is safe against that, as against kill -9).
+          process.removeListener('SIGINT', onSignal);
+          process.removeListener('SIGTERM', onSignal);
+          process.kill(process.pid, signal);
+          return;
+        }
         process.stderr.write('\nstopping… (the job is saved; run the same command again to resume)\n');
         controller.abort();
       };

@@ -286,6 +286,32 @@ test('a destination that refuses a file (too large for its file system) stops th
   }
 });
 
+test('a URL list read from a pipe is listed whole; a second Ctrl-C ends the command at once even while a read blocks', async () => {
+  await withTemp(async (dir) => {
+    const pipe = join(dir, 'urls');
+    execFileSync('mkfifo', [pipe]);
+    // Written while `list` reads it: the list is not sniffed for binary (that would eat its start).
+    const writer = spawn('sh', ['-c', `printf 'http://127.0.0.1:9/a.mp4\\nhttp://127.0.0.1:9/b.mp4\\n' > "${pipe}"`]);
+    const written = once(writer, 'close');
+    const listed = await runCli(['list', pipe]);
+    await written;
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /a\.mp4[\s\S]*b\.mp4[\s\S]*2 files/);
+
+    // Nobody writes to the pipe now: reading it blocks in one of libuv's threads, which
+    // process.exit() would wait for.
+    const run = startCli(['fetch', pipe, '--out', join(dir, 'out'), '--json'], { REELPACK_HOME: join(dir, 'home') }, { timeoutMs: 30_000 });
+    await sleep(1000);
+    run.child.kill('SIGINT');
+    await sleep(300);
+    run.child.kill('SIGINT');
+    const started = Date.now();
+    const result = await run.done;
+    assert.ok(result.signal === 'SIGINT' || result.code === 130, `ended by ${result.signal ?? result.code}`);
+    assert.ok(Date.now() - started < 10_000, 'the second Ctrl-C ended it');
+  });
+});
+
 test('--only-new fetches just the results not fetched before', async () => {
   const demo = await startDemoServer({ count: 4, size: 1000 });
   try {

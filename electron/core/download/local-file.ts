@@ -1,5 +1,6 @@
 // "Downloading" from a local or mounted folder: hash the file in place, or copy it to
 // staging while hashing. A file whose size or mtime moves meanwhile is still being written.
+import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { ReelpackError, writeError } from '../errors.ts';
 import { releaseBlock, Sha256, takeBlock } from '../sha256-thread.ts';
@@ -29,7 +30,13 @@ export async function readLocalFile(
   const before = await stat(sourcePath).catch(unreadable);
   // With the size it has now: the job runner takes a new size seen twice (a file that settled).
   if (options.expectedSize !== undefined && before.size !== options.expectedSize) throw new SizeChangedError(sourcePath, options.expectedSize, before.size);
-  const input = await open(sourcePath, 'r').catch(unreadable);
+  // Non-blocking: a source replaced by a pipe since the listing must not hang the job (and
+  // every later Ctrl-C) in open(); it is refused as not a file.
+  const input = await open(sourcePath, constants.O_RDONLY | constants.O_NONBLOCK).catch(unreadable);
+  if (!(await input.stat().then((info) => info.isFile(), () => false))) {
+    await input.close();
+    throw new ReelpackError('HTTP_STATUS', `not a regular file any more: ${sourcePath}`, { statusCode: 403 });
+  }
   const out = copyTo ? await open(copyTo, 'w').catch(async (error: unknown) => {
     await input.close();
     throw writeError(error, copyTo);

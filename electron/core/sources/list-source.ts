@@ -75,7 +75,11 @@ async function listLocal(path: string, options: ListOptions): Promise<Found> {
     return { kind: 'folder', ...(await listLocalFolder(path, options.depth, options)) };
   }
   const listExtension = /\.(txt|lst|list|urls|json|ndjson|csv|tsv)$/i.test(path);
-  if (options.kind === 'folder' || (options.kind === undefined && !listExtension && (await looksBinary(path)))) {
+  // A pipe (`reelpack fetch <(grep mp4 urls.txt)`) is a URL list: looking at its first bytes
+  // would consume them.
+  const regular = info.isFile();
+  if (options.kind === 'folder' && !regular) throw new ReelpackError('USAGE', `not a file or folder: ${path}`);
+  if (options.kind === 'folder' || (options.kind === undefined && regular && !listExtension && (await looksBinary(path)))) {
     // A video (or any binary file) given directly: a folder of one, read in place.
     const name = basename(path);
     return { kind: 'folder', items: [{ id: name, name, url: path, size: info.size, createdAt: info.mtime.toISOString() }], skipped: [] };
