@@ -360,15 +360,23 @@ async function createArchiveSink(options: JobOptions, state: JobState, outDir: s
 }
 
 /**
- * Whether the archive still needs a file done by an earlier run whose bytes are gone: its
- * staged copy was released into a finished volume that is now missing, or the loose file it is
- * read from (both mode) was moved, or a power cut lost the staged file's name. Without this
- * the archive failed on it on every run, and nothing ever downloaded it again.
+ * Why the archive cannot take a file done by an earlier run from where it is, if it cannot: its
+ * staged copy was released into a finished volume that is now missing, the loose file it is read
+ * from (both mode) was moved, a power cut lost the staged file's name, or its bytes are no longer
+ * the ones hashed (another size; a local file read in place was rewritten since: its mtime
+ * moved). Without this the archive failed on it on every run, or held other bytes than its
+ * manifest says, and nothing ever read it again.
  */
-async function copyGone(rt: Runtime, file: VerifiedFile, done: DoneFact): Promise<boolean> {
-  if (!rt.sink || rt.sink.holds?.(file.id, done.sha256)) return false;
+async function copyGone(rt: Runtime, file: VerifiedFile, done: DoneFact): Promise<string | null> {
+  if (!rt.sink || rt.sink.holds?.(file.id, done.sha256)) return null;
   const readFrom = rt.state.header.mode !== 'zip' && done.finalPath ? join(resolve(rt.options.outDir), done.finalPath) : file.path;
-  return !(await stat(readFrom).then(() => true, () => false));
+  const now = await stat(readFrom).catch(() => null);
+  if (!now) return 'the copy saved earlier is gone before its archive was built (a finished archive holding it was deleted or moved, or the file was)';
+  const inPlaceSource = readFrom === file.sourceUrl && done.lastModified !== undefined;
+  if (now.size !== done.size || (inPlaceSource && Math.floor(now.mtimeMs / 1000) !== Math.floor(Date.parse(done.lastModified!) / 1000))) {
+    return 'the file changed since it was read (another size or modification time)';
+  }
+  return null;
 }
 
 /** Puts a verified file where it belongs: loose into the folder (folder/both), then into the archive (zip/both). */
@@ -397,10 +405,11 @@ async function execute(rt: Runtime): Promise<JobSummary> {
     const done = state.done.get(item.i);
     if (!done) continue;
     const file = verifiedFile(rt, item, done);
-    if (await copyGone(rt, file, done)) {
+    const gone = await copyGone(rt, file, done);
+    if (gone) {
       state.done.delete(item.i);
       await rt.journal.append({ t: 'redo', i: item.i });
-      emit({ type: 'warning', message: `${item.safePath}: the copy saved earlier is gone before its archive was built (a finished archive holding it was deleted or moved, or the file was); downloading it again` });
+      emit({ type: 'warning', message: `${item.safePath}: ${gone}; ${isHttpSource(item.url) ? 'downloading' : 'reading'} it again` });
       continue;
     }
     tracker.addBytes(done.size, false);
