@@ -63,8 +63,12 @@ export class BufferedFileWriter {
     this.syncBehind = options.syncBehind;
     this.position = position;
     this.writtenUpTo = position;
-    this.tail = gate;
-    gate.catch(() => {});
+    // A gate that fails (the journal could not be written, the part file not emptied) fails
+    // every write as a write error: the destination is failing, not the network.
+    this.tail = gate.catch((error: unknown) => {
+      throw (this.failure ??= writeError(error, this.path));
+    });
+    this.tail.catch(() => {});
   }
 
   /**

@@ -1,7 +1,8 @@
 // Edges of a running job that each had a fix without a test of its own: a worker that throws
 // (the journal cannot be written) stops the whole job at once; a local file whose copy cannot
 // be opened leaves no descriptor open on it; a file that grew after the listing and settled
-// grows the job's and the archive's totals.
+// grows the job's and the archive's totals; a journal that cannot record a download's
+// validator stops the job as a write error instead of being retried as a network one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
@@ -143,6 +144,30 @@ test('zip mode: a local file that grew after the listing and settled grows the j
     const entries = await readWithYauzl(join(dir.path, 'out', 'set.zip'));
     assert.equal(entries.get('b.mp4')?.size, 150_000);
   } finally {
+    await dir.remove();
+  }
+});
+
+test('a journal that cannot record a download\'s validator (an I/O error) stops the job as WRITE_FAILED, not retried as a network error', async () => {
+  const demo = await startDemoServer({ count: 2, size: 400_000 });
+  const dir = await tempDir();
+  const append = Journal.prototype.append;
+  let failures = 0;
+  Journal.prototype.append = function (this: Journal, fact, durable) {
+    if (fact.t === 'validator') {
+      failures++;
+      return Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+    }
+    return append.call(this, fact, durable);
+  };
+  try {
+    const summary = await runJob(jobOptions(demo.url, dir.path, { retries: 3 }), () => {});
+    assert.equal(summary.error?.code, 'WRITE_FAILED', JSON.stringify(summary));
+    assert.match(summary.error?.message ?? '', /EIO/);
+    assert.ok(failures <= 2, `the journal was tried ${failures} times: the download was retried`);
+  } finally {
+    Journal.prototype.append = append;
+    await demo.close();
     await dir.remove();
   }
 });
