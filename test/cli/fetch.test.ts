@@ -225,7 +225,7 @@ test('a file in a local folder that cannot be read fails alone: the others arriv
     await chmod(dir, 0o755);
     if (user) await chown(home, user.uid, user.gid);
     const run = async (out: string, extra: string[]) => {
-      await mkdir(out);
+      await mkdir(out, { recursive: true });
       if (user) await chown(out, user.uid, user.gid);
       return runCli(['fetch', src, '--out', out, '--mode', 'folder', '--json', '--retries', '1', ...extra], { REELPACK_HOME: home }, { user });
     };
@@ -238,6 +238,14 @@ test('a file in a local folder that cannot be read fails alone: the others arriv
     const partial = await run(join(dir, 'partial'), ['--allow-partial']);
     assert.equal(partial.summary?.files, 2, partial.stderr);
     assert.ok(partial.events.some((e) => e.type === 'summary' && e.failed.length === 1));
+    // A file of the same size already in the destination that cannot be read is not taken for
+    // this one (nor does it stop the job): the new one gets the next name.
+    const taken = join(dir, 'taken');
+    await mkdir(taken);
+    await writeFile(join(taken, 'a.mp4'), randomBytes(3000), { mode: 0o000 });
+    const beside = await run(taken, ['--allow-partial']);
+    assert.equal(beside.summary?.error, undefined, JSON.stringify(beside.summary));
+    assert.ok((await readFile(join(taken, 'a (2).mp4'))).equals(data['a.mp4']));
   });
 });
 

@@ -41,8 +41,9 @@ export async function placeLooseFile(outDir: string, file: VerifiedFile): Promis
     const target = join(outDir, relative);
     const existing = await stat(target).catch(() => null);
     if (existing) {
-      // The same bytes already there (an earlier run): use it; the staged copy goes with the job's state.
-      if (existing.isFile() && existing.size === file.size && (await sha256Of(target)) === file.sha256) return relative;
+      // The same bytes already there (an earlier run): use it; the staged copy goes with the job's
+      // state. One that cannot be read is someone else's: this file takes the next name.
+      if (existing.isFile() && existing.size === file.size && (await sha256Of(target).catch(() => null)) === file.sha256) return relative;
       continue;
     }
     const refused = await mkdir(dirname(target), { recursive: true }).then(() => null, (error: NodeJS.ErrnoException) => error);
