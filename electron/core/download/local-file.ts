@@ -8,15 +8,18 @@ import { writeFully } from '../file-write.ts';
 import { SizeChangedError } from './file-download.ts';
 import type { DownloadResult } from './file-download.ts';
 
+/** Source errors that another try would meet again: the path no longer leads to a file. */
+const goneCodes = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG']);
+
 /**
- * A source file that cannot be read fails that file, never the job: gone (ENOENT) or not ours
- * to read (EACCES, EPERM) for good, like a 404 or 403; anything else (EIO on a network mount
- * that dropped) is worth another try. (Errors of the staging copy are the destination's and
- * stay as they are: a full disk stops the job.)
+ * A source file that cannot be read fails that file, never the job: gone (ENOENT, or its path
+ * no longer leads to a file) or not ours to read (EACCES, EPERM) for good, like a 404 or 403;
+ * anything else (EIO on a network mount that dropped) is worth another try. (Errors of the
+ * staging copy are the destination's: writeError.)
  */
 function sourceReadError(sourcePath: string) {
   return (error: NodeJS.ErrnoException): never => {
-    const status = error.code === 'ENOENT' ? 404 : error.code === 'EACCES' || error.code === 'EPERM' ? 403 : undefined;
+    const status = goneCodes.has(error.code ?? '') ? 404 : error.code === 'EACCES' || error.code === 'EPERM' ? 403 : undefined;
     throw new ReelpackError(status ? 'HTTP_STATUS' : 'NETWORK', `cannot read ${sourcePath}: ${error.code ?? error.message}`, { statusCode: status, cause: error });
   };
 }
