@@ -30,15 +30,19 @@ export async function readLocalFile(
   options: { expectedSize?: number | undefined; signal?: AbortSignal | undefined; onBytes: (bytes: number) => void },
 ): Promise<DownloadResult & { mtimeMs: number }> {
   const unreadable = sourceReadError(sourcePath);
-  const before = await stat(sourcePath).catch(unreadable);
-  // With the size it has now: the job runner takes a new size seen twice (a file that settled).
-  if (options.expectedSize !== undefined && before.size !== options.expectedSize) throw new SizeChangedError(sourcePath, options.expectedSize, before.size);
   // Non-blocking: a source replaced by a pipe since the listing must not hang the job (and
-  // every later Ctrl-C) in open(); it is refused as not a file.
+  // every later Ctrl-C) in open(); it is refused as not a file. Looked at through the open
+  // file, so what is checked is what is read.
   const input = await open(sourcePath, constants.O_RDONLY | constants.O_NONBLOCK).catch(unreadable);
-  if (!(await input.stat().then((info) => info.isFile(), () => false))) {
+  let before;
+  try {
+    before = await input.stat().catch(unreadable);
+    if (!before.isFile()) throw new ReelpackError('HTTP_STATUS', `not a regular file any more: ${sourcePath}`, { statusCode: 403 });
+    // With the size it has now: the job runner takes a new size seen twice (a file that settled).
+    if (options.expectedSize !== undefined && before.size !== options.expectedSize) throw new SizeChangedError(sourcePath, options.expectedSize, before.size);
+  } catch (error) {
     await input.close();
-    throw new ReelpackError('HTTP_STATUS', `not a regular file any more: ${sourcePath}`, { statusCode: 403 });
+    throw error;
   }
   const out = copyTo ? await open(copyTo, 'w').catch(async (error: unknown) => {
     await input.close();

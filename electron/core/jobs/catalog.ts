@@ -61,9 +61,10 @@ async function readIds(file: string, into: Set<string>): Promise<void> {
 /** Ids fetched before from `source` (normalised, as listed) of that kind. */
 export async function loadCatalog(catalogDir: string, source: string, kind: SourceKind): Promise<Set<string>> {
   const ids = new Set<string>();
-  await readIds(catalogFile(catalogDir, catalogSource(source, kind)), ids);
+  const key = catalogSource(source, kind);
+  await readIds(catalogFile(catalogDir, key), ids);
   // Catalogs written before catalogSource existed are keyed by the source as listed.
-  if (catalogSource(source, kind) !== source) await readIds(catalogFile(catalogDir, source), ids);
+  if (key !== source) await readIds(catalogFile(catalogDir, source), ids);
   return ids;
 }
 
