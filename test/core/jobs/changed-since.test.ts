@@ -1,18 +1,19 @@
 // Files that are not what an earlier look said, and must not block a job for good: a file done
 // by an earlier run whose bytes are gone before its archive is built (a finished volume the
 // user deleted or moved, a loose file moved in both mode) is downloaded again; a local file
-// that grew after the listing is taken at its settled size.
+// that grew after the listing is taken at its settled size, in the totals too; one rewritten
+// between runs is read again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyArchive } from '../../../electron/core/bundle/verify-archive.ts';
 import { runJob } from '../../../electron/core/jobs/job-runner.ts';
-import type { JobOptions } from '../../../electron/core/jobs/job-runner.ts';
 import type { JobEvent } from '../../../electron/core/jobs/job-events.ts';
 import { startDemoServer } from '../../servers/demo-server.ts';
+import { jobOptions } from '../../helpers/job-options.ts';
 import { tempDir } from '../../helpers/servers.ts';
 import { checkWithAllReaders, readWithYauzl } from '../bundle/bundle-test-kit.ts';
 
@@ -33,7 +34,7 @@ test('a finished volume deleted before the job finishes: a rerun downloads its f
     const dir = await tempDir();
     try {
       const out = join(dir.path, 'out');
-      const options: JobOptions = { source: demo.url, outDir: out, mode: 'zip', zipName: 'set', volumeSize: 1024 * 1024, concurrency: 1, stallTimeoutMs: 5000, retries: 0, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
+      const options = jobOptions(demo.url, dir.path, { mode: 'zip', zipName: 'set', volumeSize: 1024 * 1024, concurrency: 1, retries: 0 });
       const first = await runJob(options, () => {});
       assert.equal(first.ok, false);
       assert.ok((await readdir(out)).includes('set.part1.zip'), `the first run finished a volume: ${(await readdir(out)).join(', ')}`);
@@ -61,7 +62,7 @@ test('both mode: a loose file moved away before the archive is built is download
     const dir = await tempDir();
     try {
       const out = join(dir.path, 'out');
-      const options: JobOptions = { source: demo.url, outDir: out, mode: 'both', zipName: 'all', concurrency: 2, stallTimeoutMs: 5000, retries: 0, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
+      const options = jobOptions(demo.url, dir.path, { mode: 'both', zipName: 'all', concurrency: 2, retries: 0 });
       const first = await runJob(options, () => {});
       assert.equal(first.ok, false);
       await rename(join(out, 'result_0002.mp4'), join(dir.path, 'moved.mp4'));
@@ -76,20 +77,34 @@ test('both mode: a loose file moved away before the archive is built is download
   });
 });
 
-test('a local file that grew after the listing and then settled is taken at its new size, not failed on every run', async () => {
+test('a local file that grew after the listing and then settled is taken at its new size (not failed on every run), in the job\'s total and the archive\'s', async () => {
   const dir = await tempDir();
   try {
     const source = join(dir.path, 'src');
     await mkdir(source);
     await writeFile(join(source, 'a.mp4'), Buffer.alloc(100_000, 1));
     await writeFile(join(source, 'b.mp4'), Buffer.alloc(100_000, 2));
-    const options: JobOptions = { source, outDir: join(dir.path, 'out'), mode: 'folder', concurrency: 1, stallTimeoutMs: 5000, retries: 1, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
-    const summary = await runJob(options, (e: JobEvent) => {
+    const events: JobEvent[] = [];
+    const summary = await runJob(jobOptions(source, dir.path, { mode: 'zip', zipName: 'set' }), (event) => {
+      events.push(event);
       // Still being written when the job listed it: it grows, then stays at its final size.
-      if (e.type === 'listed') appendFileSync(join(source, 'b.mp4'), Buffer.alloc(50_000, 3));
+      if (event.type === 'listed') appendFileSync(join(source, 'b.mp4'), Buffer.alloc(50_000, 3));
     });
     assert.equal(summary.ok, true, JSON.stringify(summary));
-    assert.equal((await readFile(join(dir.path, 'out', 'b.mp4'))).length, 150_000);
+    assert.equal(summary.bytes, 250_000);
+    const listed = events.find((e) => e.type === 'listed');
+    assert.equal(listed?.type === 'listed' && listed.bytes, 200_000, 'the listing saw the old size');
+    const progress = events.filter((e) => e.type === 'progress');
+    assert.deepEqual(progress.map((e) => e.bytesTotal).slice(-1), [250_000], 'the job\'s last progress total');
+    assert.equal(progress.at(-1)?.bytesDone, 250_000);
+    // The archive's progress: its total is the new size too, and never below what it wrote.
+    const bundle = events.filter((e) => e.type === 'bundle' && e.bytesTotal !== undefined);
+    const done = bundle.filter((e) => e.type === 'bundle' && e.state === 'done');
+    assert.equal(done.length, 1, JSON.stringify(bundle));
+    assert.deepEqual(done.map((e) => e.type === 'bundle' && [e.bytesDone, e.bytesTotal]), [[250_000, 250_000]], 'the archive\'s total');
+    for (const e of bundle) if (e.type === 'bundle') assert.ok(e.bytesDone! <= e.bytesTotal!, `archive progress ${e.bytesDone} of ${e.bytesTotal}`);
+    const entries = await readWithYauzl(join(dir.path, 'out', 'set.zip'));
+    assert.equal(entries.get('b.mp4')?.size, 150_000);
   } finally {
     await dir.remove();
   }
@@ -100,7 +115,7 @@ test('a result regenerated while the job was stopped is checked against what the
   const dir = await tempDir();
   try {
     const out = join(dir.path, 'out');
-    const options: JobOptions = { source: demo.url, outDir: out, mode: 'zip', zipName: 'all', concurrency: 1, stallTimeoutMs: 5000, retries: 1, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
+    const options = jobOptions(demo.url, dir.path, { mode: 'zip', zipName: 'all', concurrency: 1, retries: 1 });
     const stop = new AbortController();
     const first = await runJob(options, (e) => void (e.type === 'file' && e.state === 'verified' && stop.abort()), stop.signal);
     assert.equal(first.error?.code, 'CANCELLED');
@@ -148,7 +163,7 @@ test('a local file read in place that was rewritten at the same size between run
     await writeFile(join(src, 'c.mp4'), '');
     await truncate(join(src, 'c.mp4'), 128 * 1024 * 1024); // sparse: the run is stopped while it reads this
     const out = join(dir.path, 'out');
-    const options: JobOptions = { source: src, outDir: out, mode: 'zip', zipName: 'set.zip', concurrency: 1, stallTimeoutMs: 5000, retries: 0, depth: 3, onlyNew: false, allowPartial: false, catalogDir: join(dir.path, 'catalog') };
+    const options = jobOptions(src, dir.path, { mode: 'zip', zipName: 'set.zip', concurrency: 1, retries: 0 });
     const stop = new AbortController();
     const first = await runJob(options, (e: JobEvent) => void (e.type === 'file' && e.name === 'b.mp4' && e.state === 'verified' && stop.abort()), stop.signal);
     assert.equal(first.error?.code, 'CANCELLED', JSON.stringify(first));

@@ -1,28 +1,18 @@
 // Edges of a running job that each had a fix without a test of its own: a worker that throws
 // (the journal cannot be written) stops the whole job at once; a local file whose copy cannot
-// be opened leaves no descriptor open on it; a file that grew after the listing and settled
-// grows the job's and the archive's totals; a journal that cannot record a download's
+// be opened leaves no descriptor open on it; a journal that cannot record a download's
 // validator stops the job as a write error instead of being retried as a network one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runJob } from '../../../electron/core/jobs/job-runner.ts';
-import type { JobOptions } from '../../../electron/core/jobs/job-runner.ts';
-import type { JobEvent } from '../../../electron/core/jobs/job-events.ts';
 import { Journal } from '../../../electron/core/jobs/journal.ts';
 import { sampleVideo, startDemoServer } from '../../servers/demo-server.ts';
+import { jobOptions } from '../../helpers/job-options.ts';
 import { tempDir } from '../../helpers/servers.ts';
-import { readWithYauzl } from '../bundle/bundle-test-kit.ts';
-
-function jobOptions(source: string, dir: string, extra: Partial<JobOptions> = {}): JobOptions {
-  return {
-    source, outDir: join(dir, 'out'), mode: 'folder', concurrency: 1, stallTimeoutMs: 10_000, retries: 1, depth: 3,
-    onlyNew: false, allowPartial: false, catalogDir: join(dir, 'catalog'), ...extra,
-  };
-}
 
 /** What this process has open, by path (the fd used to list /proc/self/fd itself is gone by the readlink). */
 function openPaths(): string[] {
@@ -110,39 +100,6 @@ test('a local file whose copy cannot be opened: the job fails and the source fil
     assert.equal(summary.error?.code, 'WRITE_FAILED', JSON.stringify(summary));
     assert.match(summary.error?.message ?? '', /0\.part: EISDIR/, JSON.stringify(summary));
     assert.ok(!openPaths().includes(real), `${real} is still open after the job ended: ${openPaths().join(', ')}`);
-  } finally {
-    await dir.remove();
-  }
-});
-
-test('zip mode: a local file that grew after the listing and settled grows the job\'s total and the archive\'s', async () => {
-  const dir = await tempDir();
-  try {
-    const source = join(dir.path, 'src');
-    await mkdir(source);
-    await writeFile(join(source, 'a.mp4'), Buffer.alloc(100_000, 1));
-    await writeFile(join(source, 'b.mp4'), Buffer.alloc(100_000, 2));
-    const events: JobEvent[] = [];
-    const summary = await runJob(jobOptions(source, dir.path, { mode: 'zip', zipName: 'set' }), (event) => {
-      events.push(event);
-      // Still being written when the job listed it: it grows, then stays at its final size.
-      if (event.type === 'listed') appendFileSync(join(source, 'b.mp4'), Buffer.alloc(50_000, 3));
-    });
-    assert.equal(summary.ok, true, JSON.stringify(summary));
-    assert.equal(summary.bytes, 250_000);
-    const listed = events.find((e) => e.type === 'listed');
-    assert.equal(listed?.type === 'listed' && listed.bytes, 200_000, 'the listing saw the old size');
-    const progress = events.filter((e) => e.type === 'progress');
-    assert.deepEqual(progress.map((e) => e.bytesTotal).slice(-1), [250_000], 'the job\'s last progress total');
-    assert.equal(progress.at(-1)?.bytesDone, 250_000);
-    // The archive's progress: its total is the new size too, and never below what it wrote.
-    const bundle = events.filter((e) => e.type === 'bundle' && e.bytesTotal !== undefined);
-    const done = bundle.filter((e) => e.type === 'bundle' && e.state === 'done');
-    assert.equal(done.length, 1, JSON.stringify(bundle));
-    assert.deepEqual(done.map((e) => e.type === 'bundle' && [e.bytesDone, e.bytesTotal]), [[250_000, 250_000]], 'the archive\'s total');
-    for (const e of bundle) if (e.type === 'bundle') assert.ok(e.bytesDone! <= e.bytesTotal!, `archive progress ${e.bytesDone} of ${e.bytesTotal}`);
-    const entries = await readWithYauzl(join(dir.path, 'out', 'set.zip'));
-    assert.equal(entries.get('b.mp4')?.size, 150_000);
   } finally {
     await dir.remove();
   }
