@@ -1,5 +1,6 @@
 // How `reelpack fetch` shows a job: NDJSON with --json, a one-line progress bar on a
 // terminal, plain lines otherwise (logs, CI).
+import { basename } from 'node:path';
 import type { JobEvent } from '../core/jobs/job-events.ts';
 import { serverDownPatienceMs } from '../core/download/retry-policy.ts';
 import { countOf, describeListedSize, formatBytes, formatDuration } from '../core/units.ts';
@@ -22,6 +23,13 @@ export function listingCount(progress: { found: number; total?: number | undefin
 export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: NodeJS.WriteStream): (event: JobEvent) => void {
   if (mode === 'json') return (event) => out.write(JSON.stringify(event) + '\n');
   let barShown = false;
+  /** Every listed file is downloaded: the terminal's last line shows the archive's work instead. */
+  let downloadsDone = false;
+  /** A transient status on the terminal's last line (overwritten by the next one). */
+  const status = (text: string) => {
+    err.write(`\r\x1b[2K${terminalSafe(text)}`);
+    barShown = true;
+  };
   /** A "waiting for the server" line was printed and the server has not answered since. */
   let waitingNoted = false;
   const clearBar = () => {
@@ -59,6 +67,9 @@ export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: Nod
         break;
       case 'progress': {
         if (mode !== 'tty') break;
+        const allDownloaded = event.filesTotal > 0 && event.filesDone >= event.filesTotal;
+        if (allDownloaded && downloadsDone) break; // the last line shows the archive's work now
+        downloadsDone = allDownloaded;
         // Until every size is known, files done is the honest measure (see sizesKnown).
         const byBytes = event.sizesKnown && event.bytesTotal > 0;
         const ratio = byBytes ? Math.min(1, event.bytesDone / event.bytesTotal) : event.filesTotal > 0 ? event.filesDone / event.filesTotal : 0;
@@ -66,12 +77,21 @@ export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: Nod
         const width = 24;
         const filled = Math.round(ratio * width);
         const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
-        err.write(`\r\x1b[2K${bar} ${(ratio * 100).toFixed(0).padStart(3)}%  ${bytes}  ${formatBytes(event.speed)}/s  ETA ${formatDuration(event.etaSeconds)}  ${event.filesDone}/${event.filesTotal} files`);
+        // No speed yet (the first second) or none now (stalled): "--", not a misleading "0 B/s".
+        const speed = event.speed > 0 ? `${formatBytes(event.speed)}/s` : '--/s';
+        err.write(`\r\x1b[2K${bar} ${(ratio * 100).toFixed(0).padStart(3)}%  ${bytes}  ${speed}  ETA ${formatDuration(event.etaSeconds)}  ${event.filesDone}/${event.filesTotal} files`);
         barShown = true;
         break;
       }
       case 'bundle':
-        if (event.state !== 'writing') line(`archive ${event.state}${event.path ? `: ${event.path}` : ''}`);
+        // One line per archive (its "wrote" line, from the output event). On a terminal the
+        // work after the last download (zipping the rest, the read-back) shows on the last line.
+        if (event.state === 'verifying') {
+          if (mode === 'tty') status(`Verifying ${event.path ? basename(event.path) : 'the archive'}…`);
+          else line(`archive verifying: ${event.path ?? ''}`);
+        } else if (event.state === 'writing' && mode === 'tty' && downloadsDone && event.bytesTotal) {
+          status(`Zipping… ${Math.min(100, Math.floor((100 * (event.bytesDone ?? 0)) / event.bytesTotal))}%  ${event.path ? basename(event.path) : ''}`);
+        }
         break;
       case 'output':
         line(`wrote ${event.path} (${formatBytes(event.size)}, sha256 ${event.sha256})`);

@@ -12,6 +12,20 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
+/** A size as parseSize reads it back: 3145728 → "3m"; one that is no whole unit → "1500 bytes". */
+export function formatSizeOption(bytes: number): string {
+  for (const unit of ['t', 'g', 'm', 'k']) {
+    const multiplier = multipliers[unit]!;
+    if (bytes >= multiplier && bytes % multiplier === 0) return `${bytes / multiplier}${unit}`;
+  }
+  return exactBytes(bytes);
+}
+
+/** "3,145,728 bytes": where rounding would hide the difference between two sizes. */
+export function exactBytes(bytes: number): string {
+  return `${bytes.toLocaleString('en-US')} ${bytes === 1 ? 'byte' : 'bytes'}`;
+}
+
 /** "1 file", "3 files". */
 export function countOf(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;

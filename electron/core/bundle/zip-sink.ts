@@ -22,7 +22,7 @@ import type { BundleState, FinishedVolume } from './bundle-state.ts';
 import { shouldCompress } from './compression-policy.ts';
 import { forkZipWorker } from './fork-zip-worker.ts';
 import { checkFreeSpace } from '../free-space.ts';
-import { formatBytes } from '../units.ts';
+import { exactBytes, formatSizeOption } from '../units.ts';
 import { checksumsLine, checksumsName, fileLine, manifestFileRecord, manifestFormat, manifestName, manifestVersion, serializeManifest } from './manifest.ts';
 import type { ManifestHeader, ManifestVolume } from './manifest.ts';
 import { VolumePlan } from './volume-plan.ts';
@@ -215,7 +215,7 @@ class ZipSink implements OutputSink {
       this.state = { ...saved, volumes: await this.keptVolumes(saved) };
       if (saved.outputs) return;
       if (saved.volumeSize !== this.limit || (this.options.zipName !== undefined && splitArchivePath(this.ctx.outDir, this.options.zipName).base !== saved.base)) {
-        this.warn(`resuming the unfinished archive with its earlier settings: ${saved.base}, volume size ${saved.volumeSize === null ? 'none' : formatBytes(saved.volumeSize)}`);
+        this.warn(`resuming the unfinished archive with its earlier settings: ${saved.base}, volume size ${saved.volumeSize === null ? 'none' : formatSizeOption(saved.volumeSize)}`);
       }
     } else {
       const { dir, base } = this.options.zipName !== undefined
@@ -309,7 +309,9 @@ class ZipSink implements OutputSink {
     }
     if (this.limit !== null && volume.plan.sizeWith(file, compress) > this.limit) {
       volume.oversize = true;
-      this.warn(`file larger than the volume size gets a volume of its own: ${file.safePath} (${formatBytes(file.size)} with its ZIP headers and the manifest > ${formatBytes(this.limit)})`);
+      // Exact bytes: rounded, a 3 MiB file against `--volume-size 3m` read "3.1 MB > 3.1 MB".
+      const needed = volume.plan.sizeWith(file, compress);
+      this.warn(`too large for one volume, so it gets a volume of its own: ${file.safePath} needs ${exactBytes(needed)} with its ZIP headers and the manifest, more than the volume size ${formatSizeOption(this.limit)} (${exactBytes(this.limit)})`);
     }
     volume.plan.add(file, compress);
     this.client!.add(volume.archiveId, { name: file.safePath, sourcePath: file.path, size: file.size, compress, mtimeMs: file.mtimeMs });

@@ -7,6 +7,7 @@ import { ReelpackError } from '../errors.ts';
 import { isHttpSource } from '../sources/list-source.ts';
 import { stateFolderName } from '../sources/local-folder.ts';
 import { checkFreeSpace } from '../free-space.ts';
+import { formatSizeOption } from '../units.ts';
 import type { JobOptions } from './job-runner.ts';
 import type { JobHeader, JobItem, JobState } from './journal.ts';
 
@@ -56,7 +57,7 @@ export function checkJobOptions(options: Pick<JobOptions, 'volumeSize' | 'token'
     }
   }
   if (options.volumeSize !== undefined && options.volumeSize < minVolumeSize) {
-    throw new ReelpackError('USAGE', `volume size too small: ${options.volumeSize} bytes (--volume-size must be at least ${minVolumeSize / 1024} KiB)`);
+    throw new ReelpackError('USAGE', `volume size too small: ${options.volumeSize} bytes (--volume-size must be at least ${formatSizeOption(minVolumeSize)})`);
   }
   if (options.token !== undefined && !/^[\x21-\x7e]+$/.test(options.token)) {
     throw new ReelpackError('USAGE', 'the token must be printable ASCII without spaces or line breaks');

@@ -31,7 +31,7 @@ import type { DoneFact, JobHeader, JobItem, JobState } from './journal.ts';
 import type { OutputSink, VerifiedFile } from './output-sink.ts';
 import { ProgressTracker } from './progress-tracker.ts';
 import { WorkQueue } from './work-queue.ts';
-import { formatBytes } from '../units.ts';
+import { formatSizeOption } from '../units.ts';
 
 export type OutputMode = 'zip' | 'folder' | 'both';
 
@@ -292,7 +292,7 @@ async function loadOrCreateJob(
     const kept = [
       options.mode !== header.mode && `--mode ${header.mode}`,
       options.zipName !== undefined && options.zipName !== header.zipName && `--zip ${header.zipName ?? '(the default name)'}`,
-      options.volumeSize !== undefined && options.volumeSize !== header.volumeSize && `--volume-size ${header.volumeSize === undefined ? 'none' : formatBytes(header.volumeSize)}`,
+      options.volumeSize !== undefined && options.volumeSize !== header.volumeSize && `--volume-size ${header.volumeSize === undefined ? 'none' : formatSizeOption(header.volumeSize)}`,
     ].filter((setting) => setting !== false);
     if (kept.length > 0) {
       emit({ type: 'warning', message: `resuming the unfinished job in ${outDir} with its earlier settings: ${kept.join(', ')} (to change them, let it finish or choose another folder)` });
