@@ -38,13 +38,17 @@ export function describeListedSize(bytes: number, files: number, unsizedFiles: n
   return formatBytes(bytes);
 }
 
-/** Decimal units, as file managers show them: 1.2 GB. */
+/**
+ * Binary units with the usual labels (1 MB = 1024 KB): how the app (renderer/components/format.ts),
+ * Windows Explorer and `ls -lh` show sizes, and how parseSize reads `--volume-size 3m`. A
+ * message about a 3m volume then says 3.0 MB, and the CLI and the app show a file alike.
+ */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let value = bytes;
   let unit = 0;
-  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-    value /= 1000;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
     unit++;
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;

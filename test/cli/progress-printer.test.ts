@@ -30,26 +30,26 @@ const progress = (filesDone: number, speed: number): JobEvent => ({
 
 const volume = (n: number): JobEvent[] => [
   { type: 'bundle', state: 'verifying', path: `/out/b.part${n}.zip` },
-  { type: 'output', path: `/out/b.part${n}.zip`, size: 1000, sha256: 'ab'.repeat(32) },
+  { type: 'output', path: `/out/b.part${n}.zip`, size: 1536, sha256: 'ab'.repeat(32) },
   { type: 'bundle', state: 'done', path: `/out/b.part${n}.zip`, bytesDone: 1000 * n, bytesTotal: 2000, entries: n },
 ];
 
 test('on a terminal each archive leaves one line, the one that says where it is and its SHA-256', () => {
   const { lines } = print('tty', [progress(1, 5e6), ...volume(1), progress(2, 5e6), ...volume(2)]);
   assert.deepEqual(lines, [
-    `wrote /out/b.part1.zip (1.0 KB, sha256 ${'ab'.repeat(32)})`,
-    `wrote /out/b.part2.zip (1.0 KB, sha256 ${'ab'.repeat(32)})`,
+    `wrote /out/b.part1.zip (1.5 KB, sha256 ${'ab'.repeat(32)})`,
+    `wrote /out/b.part2.zip (1.5 KB, sha256 ${'ab'.repeat(32)})`,
   ]);
 });
 
 test('in a log the read-back is a line of its own, and "done" is not repeated after "wrote"', () => {
   const { lines } = print('plain', volume(1));
-  assert.deepEqual(lines, ['archive verifying: /out/b.part1.zip', `wrote /out/b.part1.zip (1.0 KB, sha256 ${'ab'.repeat(32)})`]);
+  assert.deepEqual(lines, ['archive verifying: /out/b.part1.zip', `wrote /out/b.part1.zip (1.5 KB, sha256 ${'ab'.repeat(32)})`]);
 });
 
 test('the bar shows no speed ("--/s") before there is one, not "0 B/s"', () => {
   assert.match(print('tty', [progress(0, 0)]).last, / --\/s {2}ETA/);
-  assert.match(print('tty', [progress(1, 2_500_000)]).last, / 2\.5 MB\/s {2}ETA/);
+  assert.match(print('tty', [progress(1, 2.5 * 1024 * 1024)]).last, / 2\.5 MB\/s {2}ETA/);
 });
 
 test('after the last download the terminal shows the zipping, and later progress events do not draw the bar over it', () => {
