@@ -74,6 +74,28 @@ test('cancel makes the worker delete its partial archive, answer and exit', asyn
   }
 });
 
+test('a close still writing when the worker is cancelled (Ctrl-C during the read-back) is rejected as CANCELLED, not left pending', async () => {
+  const dir = await makeTempDir('worker-cancel-close');
+  const handle = forkZipWorker();
+  const client = new ZipWorkerClient(handle, { onEntry: () => {}, onProgress: () => {}, onVerifying: () => {}, onFailure: () => {} });
+  try {
+    const sparse = path.join(dir, 'big');
+    await fs.writeFile(sparse, '');
+    await fs.truncate(sparse, 8 * 1024 ** 3);
+    client.open(1, path.join(dir, 'c.zip.part'));
+    client.add(1, { name: 'big.mp4', sourcePath: sparse, size: 8 * 1024 ** 3, compress: false, mtimeMs: 0 });
+    const closing = client.close(1, [{ name: 'manifest.json', text: '{}' }]);
+    const settled = closing.then(() => 'closed', (error: { code?: string }) => error.code);
+    await client.cancel();
+    const outcome = await Promise.race([settled, new Promise((resolve) => setTimeout(() => resolve('still pending'), 2000))]);
+    assert.equal(outcome, 'CANCELLED');
+    await assert.rejects(client.close(2, []), { code: 'CANCELLED' });
+  } finally {
+    handle.kill();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a source error is reported as one error message, not a stall', async () => {
   const handle = forkZipWorker();
   const worker = collect(handle);

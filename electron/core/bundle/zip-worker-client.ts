@@ -49,6 +49,8 @@ export class ZipWorkerClient {
         this.hasExited = true;
         clearInterval(this.watchdog);
         if (!this.stopping) this.fail(new ReelpackError('ZIP_FAILED', `zip worker exited unexpectedly: ${describeExit(exit)}`));
+        // Stopped on purpose (Ctrl-C while an archive was closing): its close will never answer.
+        else this.rejectPending(new ReelpackError('CANCELLED', 'the archive was stopped before it was finished'));
         resolve();
       });
     });
@@ -82,6 +84,7 @@ export class ZipWorkerClient {
 
   close(archiveId: number, trailer: TrailerEntry[]): Promise<{ size: number; sha256: string }> {
     if (this.failure) return Promise.reject(this.failure);
+    if (this.stopping) return Promise.reject(new ReelpackError('CANCELLED', 'the archive was stopped before it was finished'));
     return new Promise((resolve, reject) => {
       this.closes.set(archiveId, { resolve, reject });
       this.handle.send({ type: 'close', archiveId, trailer });
@@ -138,9 +141,13 @@ export class ZipWorkerClient {
   private fail(error: ReelpackError): void {
     if (this.failure) return;
     this.failure = error;
+    this.rejectPending(error);
+    this.events.onFailure(error);
+  }
+
+  private rejectPending(error: ReelpackError): void {
     for (const pending of this.closes.values()) pending.reject(error);
     this.closes.clear();
-    this.events.onFailure(error);
   }
 }
 
