@@ -1,6 +1,6 @@
 // The `reelpack` command line, on the same engine as the app. Exit codes: 0 all complete,
 // 1 some files failed for good (the rest kept), 2 usage errors and unusable sources,
-// 130 interrupted (the job is saved; run the same command again to resume).
+// 130 interrupted (the job is saved; run the same command again to resume), 143 after a SIGTERM.
 import '../core/small-heap.ts'; // first: before anything fills the heap
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
@@ -96,8 +96,10 @@ export function buildProgram(): Command {
       const print = createPrinter(flags.json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain', process.stdout, process.stderr);
       const controller = new AbortController();
       let interrupts = 0;
+      let stoppedBy: NodeJS.Signals | null = null;
       const onSignal = (signal: NodeJS.Signals) => {
         interrupts++;
+        stoppedBy ??= signal;
         if (interrupts > 1) {
           // Now, as asked: process.exit() waits for libuv's threads, and one blocked in a read
           // of a dead network mount never returns. The signal's own default action ends the
@@ -120,6 +122,8 @@ export function buildProgram(): Command {
       }, print, controller.signal);
       fetchRunning = false;
       process.exitCode = summary.error ? exitCodeFor(summary.error.code) : summary.ok ? 0 : 1; // before printing: a closed pipe exits with it
+      // Stopped by `kill` or a service manager: 128 + 15, as the shell reports a SIGTERM.
+      if (process.exitCode === 130 && stoppedBy === 'SIGTERM') process.exitCode = 143;
       print(summary);
       // The engine's messages say what happened; what to do next is the command line's to say.
       const advice = summary.error ? adviceFor(summary.error.code) : null;

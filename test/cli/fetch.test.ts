@@ -580,16 +580,17 @@ test('a job refused for space before it begins leaves nothing behind: a rerun ma
   }
 });
 
-test('Ctrl-C stops a fetch under a low --limit-rate at once, not after its pause (minutes at 1 KB/s)', async () => {
+test('a SIGTERM (kill, a service manager) stops a fetch under a low --limit-rate at once, not after its pause (minutes at 1 KB/s), with exit 143', async () => {
   const demo = await startDemoServer({ count: 3, size: 200_000 });
   try {
     await withTemp(async (dir) => {
       // Killed (signal SIGKILL, no exit code) if it is still running 15 s after the start.
-      const { child, done } = startCli(['fetch', demo.url, '--out', join(dir, 'out'), '--limit-rate', '1k'], {}, { timeoutMs: 15_000 });
+      const { child, done } = startCli(['fetch', demo.url, '--out', join(dir, 'out'), '--limit-rate', '1k', '--json'], {}, { timeoutMs: 15_000 });
       await sleep(2000); // well into a rate-limit pause of a minute or more
-      child.kill('SIGINT');
+      child.kill('SIGTERM');
       const result = await done;
-      assert.equal(result.code, 130, `${result.signal ?? ''} ${result.stderr}`);
+      assert.equal(result.code, 143, `${result.signal ?? ''} ${result.stderr}`);
+      assert.equal(result.summary?.error?.code, 'CANCELLED');
     });
   } finally {
     await demo.close();
