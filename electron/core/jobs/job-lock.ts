@@ -10,9 +10,26 @@ import { ReelpackError } from '../errors.ts';
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A run killed by kill -9 stays a zombie until its parent waits for it (a shell that has
+  // not yet, a container without an init that never will): signals still "reach" it.
+  return !['Z', 'X'].includes(processState(pid) ?? '');
+}
+
+/** Linux: the state letter in /proc/<pid>/stat (R, S, Z…); undefined elsewhere. */
+function processState(pid: number): string | undefined {
+  return procStatFields(pid)?.[0]; // field 3
+}
+
+/** /proc/<pid>/stat from field 3 (state) on: after the command name, which may hold spaces. */
+function procStatFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
   }
 }
 
@@ -22,12 +39,7 @@ function alive(pid: number): boolean {
  * undefined where it cannot be read (other systems: the pid alone decides).
  */
 export function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]; // field 22, starttime
-  } catch {
-    return undefined;
-  }
+  return procStatFields(pid)?.[19]; // field 22, starttime
 }
 
 /** Lock files this process holds now (a lock file with our pid that is not here is a stale one from a reused pid). */

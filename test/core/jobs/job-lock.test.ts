@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,31 @@ test('a lock whose pid now belongs to another program (a reboot, pids wrapping) 
     await assert.rejects(acquireJobLock(stateDir, dir.path), { code: 'LOCKED' });
   } finally {
     other.kill();
+    await dir.remove();
+  }
+});
+
+test('a lock whose owner was killed and is now a zombie (not yet waited for by its parent) is stale', { skip: processStart(process.pid) === undefined ? 'no /proc here' : false }, async () => {
+  const dir = await tempDir();
+  // The shell's background child exits at once; the shell then becomes `sleep`, which never
+  // waits for it: a zombie, as a kill -9'd run is until its parent reaps it.
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30']);
+  try {
+    const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
+    let state = '';
+    for (let i = 0; i < 100 && state !== 'Z'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const stat = readFileSync(`/proc/${zombie}/stat`, 'utf8');
+      state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+    }
+    assert.equal(state, 'Z', 'the test made a zombie');
+    const stateDir = join(dir.path, '.reelpack');
+    await mkdir(stateDir);
+    await writeFile(join(stateDir, 'lock'), JSON.stringify({ pid: zombie, host: hostname(), since: '2020-01-01T00:00:00Z', started: processStart(zombie) }));
+    const release = await acquireJobLock(stateDir, dir.path);
+    await release();
+  } finally {
+    parent.kill();
     await dir.remove();
   }
 });
