@@ -4,7 +4,8 @@
 
 const maxSegmentBytes = 200; // ext4/NTFS allow 255; leave room for ".part" and the like
 const maxSegments = 16;
-const windowsReserved = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+// Windows before 11 also takes "con .txt" for CON: spaces before the extension are dropped.
+const windowsReserved = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$) *(\..*)?$/i;
 // Control characters (C0, DEL, C1), characters Windows forbids in names, line and paragraph
 // separators, invisible ones (zero-width space, BOM, word joiner) and the bidirectional
 // controls that can make "clip\u202Egpj.exe" read as "clipexe.jpg". Zero-width joiner stays:
