@@ -24,6 +24,7 @@ import { looseOutput, placeLooseFile } from './folder-sink.ts';
 import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.ts';
 import { checksumsName, manifestName } from '../bundle/manifest.ts';
 import { acquireJobLock } from './job-lock.ts';
+import { checkVolumeCount } from '../bundle/volume-limits.ts';
 import { checkJobFreeSpace, checkJobOptions, commitsPerConnection, createDestination, stagingLimitBytes } from './job-preflight.ts';
 import { jobDefaults } from './job-defaults.ts';
 import { Journal, journalPath, journalVersion, readJournal, removeJobState } from './journal.ts';
@@ -198,6 +199,9 @@ export async function runJob(options: JobOptions, emit: (event: JobEvent) => voi
     const { state, resumed } = await loadOrCreateJob(options, outDir, stateDir, http, emit, stop.signal);
     // Before the journal is written: a new job refused for space leaves nothing behind, so a
     // rerun may choose other settings (volumes, another folder) instead of being held to these.
+    if (!resumed && state.header.mode !== 'folder' && state.header.volumeSize !== undefined) {
+      checkVolumeCount(state.header.volumeSize, state.items.reduce((sum, item) => sum + (item.size ?? 0), 0));
+    }
     await checkJobFreeSpace(outDir, state, (item) => `${stagedPath(stateDir, item)}.part`, options.concurrency);
     const journal = await Journal.create(stateDir, state);
     const bytesTotal = state.items.reduce((sum, item) => sum + (item.size ?? 0), 0);

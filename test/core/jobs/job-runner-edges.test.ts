@@ -128,3 +128,24 @@ test('a journal that cannot record a download\'s validator (an I/O error) stops 
     await dir.remove();
   }
 });
+
+test('volumes too small for the batch (the manifests would list more volumes than fit in one) are refused before the job is saved, so a rerun can choose a larger size', async () => {
+  const dir = await tempDir();
+  try {
+    const source = join(dir.path, 'src');
+    await mkdir(source);
+    for (let i = 0; i < 20; i++) await writeFile(join(source, `clip-${i}.mp4`), Buffer.alloc(300_000, i));
+    const options = jobOptions(source, dir.path, { mode: 'zip', zipName: 'set.zip', volumeSize: 64 * 1024 });
+    const refused = await runJob(options, () => {});
+    assert.equal(refused.error?.code, 'USAGE');
+    assert.match(refused.error?.message ?? '', /^volume size 64k is too small for 5\.7 MB: about 92 volumes, and each one's manifest lists the volumes before it; use a volume size of at least 1m$/);
+    assert.deepEqual(readdirSync(options.outDir).filter((name) => !name.startsWith('.')), [], 'nothing written');
+    const warnings: string[] = [];
+    const done = await runJob({ ...options, volumeSize: 1024 * 1024 }, (event) => void (event.type === 'warning' && warnings.push(event.message)));
+    assert.equal(done.ok, true, JSON.stringify(done.error));
+    assert.deepEqual(warnings.filter((w) => /earlier settings/.test(w)), [], 'a new job, not the refused one resumed');
+    assert.ok(done.outputs.length > 1 && done.outputs.every((o) => o.size <= 1024 * 1024), JSON.stringify(done.outputs));
+  } finally {
+    await dir.remove();
+  }
+});
