@@ -59,6 +59,23 @@ export async function chooseFreeBase(dir: string, base: string): Promise<string>
   }
 }
 
+/**
+ * `<base>.part<N> (2).zip`, `(3)`…: a free name for volume N when another file took its own
+ * since the set was named. The set stays one set: the manifests name each volume by its file name.
+ */
+export async function freeVolumeName(dir: string, base: string, volume: number): Promise<string> {
+  const names = new Set((await fs.readdir(dir).catch(() => [] as string[])).map((name) => name.toLowerCase()));
+  for (let n = 2; ; n++) {
+    const candidate = `${base}.part${volume} (${n}).zip`;
+    if (!names.has(candidate.toLowerCase()) && !names.has(`${candidate}.part`.toLowerCase())) return candidate;
+  }
+}
+
+/** The longest name freeVolumeName gives in practice: what a volume's manifest is planned with. */
+export function longestVolumeName(fileName: string): string {
+  return fileName.replace(/\.zip$/, ' (99).zip');
+}
+
 /** Gives a finished archive its final name; refuses (ZIP_FAILED) to replace anything there. */
 export async function renameArchive(from: string, to: string): Promise<void> {
   if (!(await renameNoOverwrite(from, to))) throw new ReelpackError('ZIP_FAILED', `archive name already taken: ${to}`);

@@ -15,7 +15,7 @@ import type { FailedFile, OutputFile } from '../jobs/job-events.ts';
 import type { OutputSink, SinkContext, VerifiedFile } from '../jobs/output-sink.ts';
 import { collisionKey, safeRelativePath } from '../names/safe-path.ts';
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
-import { archiveFileName, chooseFreeBase, defaultArchiveBase, renameArchive, splitArchivePath } from './archive-naming.ts';
+import { archiveFileName, chooseFreeBase, defaultArchiveBase, freeVolumeName, longestVolumeName, renameArchive, splitArchivePath } from './archive-naming.ts';
 import { loadBundleState, saveBundleState } from './bundle-state.ts';
 import { syncDir } from '../fs-sync.ts';
 import type { BundleState, FinishedVolume } from './bundle-state.ts';
@@ -341,7 +341,9 @@ class ZipSink implements OutputSink {
       crcs: new Map(),
       allRead: null,
     };
-    const longest = serializeManifest(this.header(open, { files: longestNumber, bytes: longestNumber }, longestDate, undefined), []);
+    // Planned with room for a volume renamed at close (freeVolumeName), so it still fits.
+    const renamed = volume === null ? open : { ...open, fileName: longestVolumeName(fileName) };
+    const longest = serializeManifest(this.header(renamed, { files: longestNumber, bytes: longestNumber }, longestDate, undefined), []);
     open.plan = new VolumePlan(Buffer.byteLength(longest));
     this.current = open;
     this.client!.open(open.archiveId, open.partPath);
@@ -379,13 +381,18 @@ class ZipSink implements OutputSink {
       await new Promise<void>((resolve) => (volume.allRead = resolve));
       if (this.fatal) throw this.fatal;
     }
-    if (volume.volume === null && (await fs.stat(this.finalPath(volume)).then(() => true, () => false))) {
+    if (await fs.stat(this.finalPath(volume)).then(() => true, () => false)) {
       // Taken since the job chose it (another run given the same --zip, another program): a
-      // free name rather than a job that fails on every run. (Volumes keep their set's name.)
-      const base = await chooseFreeBase(this.state.dir, this.state.base);
-      this.warn(`${volume.fileName} was taken by another file meanwhile: the archive is ${archiveFileName(base, null)}`);
-      this.state.base = base;
-      volume.fileName = archiveFileName(base, null);
+      // free name rather than a job that fails on every run. A volume keeps its set's base
+      // and gets its own number ("set.part3 (2).zip"); the manifests name it so.
+      const taken = volume.fileName;
+      if (volume.volume === null) {
+        this.state.base = await chooseFreeBase(this.state.dir, this.state.base);
+        volume.fileName = archiveFileName(this.state.base, null);
+      } else {
+        volume.fileName = await freeVolumeName(this.state.dir, this.state.base, volume.volume);
+      }
+      this.warn(`${taken} was taken by another file meanwhile: the ${volume.volume === null ? 'archive' : 'volume'} is ${volume.fileName}`);
     }
     const files = volume.plan.files.map((p) => p.file);
     const own = { files: files.length, bytes: volume.plan.bytes };

@@ -189,7 +189,7 @@ test('an oversize last file takes the complete manifest into its own volume, not
   }
 });
 
-test('an existing archive is never overwritten: the new one gets " (2)"', async () => {
+test('an existing archive is never overwritten: the new one gets " (2)", a volume whose name was taken "set.part2 (2).zip"', async () => {
   const dir = await makeTempDir('taken');
   try {
     const out = path.join(dir, 'out');
@@ -215,6 +215,27 @@ test('an existing archive is never overwritten: the new one gets " (2)"', async 
     assert.equal(parseManifest(await readEntryText(renamed!.path, 'manifest.json')).archive.name, 'later (2).zip');
     assert.deepEqual((await verifyArchive(renamed!.path)).problems, []);
     assert.ok(later.events.some((e) => e.type === 'warning' && /later\.zip was taken by another file meanwhile: the archive is later \(2\)\.zip/.test(e.message)));
+
+    // A volume's name taken while the set is written: that volume gets a number of its own, the
+    // set stays whole (it failed on every run: the volume was recorded, then its rename refused).
+    const out3 = path.join(dir, 'out3');
+    await fs.mkdir(out3);
+    const set = makeContext(out3);
+    const files = await Promise.all([0, 1, 2, 3].map((i) => stageFile(dir, `v${i}.mp4`, 600_000 + i)));
+    const third = createZipSink(set.ctx, { zipName: 'set', volumeSize: 1024 * 1024, expectedFiles: files.length, expectedBytes: total(files) });
+    await third.add(files[0]!);
+    await fs.writeFile(path.join(out3, 'set.part2.zip'), 'theirs');
+    for (const file of files.slice(1)) await third.add(file);
+    const volumes = await third.finish({ failed: [] });
+    assert.deepEqual(volumes.map((v) => path.basename(v.path)), ['set.part1.zip', 'set.part2 (2).zip', 'set.part3.zip', 'set.part4.zip']);
+    assert.equal(await fs.readFile(path.join(out3, 'set.part2.zip'), 'utf8'), 'theirs');
+    const lastManifest = parseManifest(await readEntryText(volumes.at(-1)!.path, 'manifest.json'));
+    assert.deepEqual(lastManifest.volumes.map((v) => v.name), volumes.map((v) => path.basename(v.path)));
+    for (const volume of volumes) {
+      assert.ok(volume.size <= 1024 * 1024);
+      assert.deepEqual((await verifyArchive(volume.path)).problems, [], volume.path);
+    }
+    assert.ok(set.events.some((e) => e.type === 'warning' && /set\.part2\.zip was taken by another file meanwhile: the volume is set\.part2 \(2\)\.zip/.test(e.message)));
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
