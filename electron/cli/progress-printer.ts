@@ -99,8 +99,12 @@ export function createPrinter(mode: PrintMode, out: NodeJS.WriteStream, err: Nod
       case 'summary': {
         clearBar();
         if (event.error) line(`${event.error.code === 'CANCELLED' ? 'stopped' : 'error'}: ${event.error.message}`);
+        // A job refused before it began (a lock, a usage error, no room) has no totals to show.
+        const began = event.files > 0 || event.networkBytes > 0 || event.failed.length > 0;
+        if (event.error && !began) break;
         const failed = event.failed.length ? `, ${event.failed.length} failed` : '';
-        line(`${event.ok ? 'Done' : 'Incomplete'}: ${countOf(event.files, 'file')}, ${formatBytes(event.bytes)}${failed}; ${formatBytes(event.networkBytes)} downloaded`);
+        // "done": the count is what arrived, not what was asked for.
+        line(`${event.ok ? 'Done' : 'Incomplete'}: ${countOf(event.files, 'file')}${event.ok ? '' : ' done'}, ${formatBytes(event.bytes)}${failed}; ${formatBytes(event.networkBytes)} downloaded`);
         for (const f of event.failed) line(`  failed: ${f.name}: ${f.reason}`);
         break;
       }

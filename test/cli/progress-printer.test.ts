@@ -60,3 +60,14 @@ test('after the last download the terminal shows the zipping, and later progress
   assert.equal(after.last, 'Zipping… 75%  b.zip');
   assert.equal(print('tty', [progress(2, 1e6), zipping, { type: 'bundle', state: 'verifying', path: '/out/some/b.zip' }]).last, 'Verifying b.zip…');
 });
+
+test('the summary counts what arrived as done; a job refused before it began shows its error alone', () => {
+  const failed = [{ name: 'c.mp4', reason: 'HTTP 404' }];
+  assert.deepEqual(print('plain', [{ type: 'summary', ok: false, files: 6, bytes: 6 * 1024 * 1024, networkBytes: 6 * 1024 * 1024, failed, outputs: [] }]).lines, [
+    'Incomplete: 6 files done, 6.0 MB, 1 failed; 6.0 MB downloaded',
+    '  failed: c.mp4: HTTP 404',
+  ]);
+  assert.deepEqual(print('plain', [{ type: 'summary', ok: true, files: 1, bytes: 1024, networkBytes: 1024, failed: [], outputs: [] }]).lines, ['Done: 1 file, 1.0 KB; 1.0 KB downloaded']);
+  const locked = { code: 'LOCKED' as const, message: 'another reelpack (pid 7) is already working in /out; wait for it or stop it first' };
+  assert.deepEqual(print('plain', [{ type: 'summary', ok: false, files: 0, bytes: 0, networkBytes: 0, failed: [], outputs: [], error: locked }]).lines, [`error: ${locked.message}`]);
+});

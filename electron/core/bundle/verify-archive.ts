@@ -114,6 +114,8 @@ export async function verifyArchive(archivePath: string): Promise<ArchiveCheck> 
   try {
     const directory = await readCentralDirectory(fh, (await fh.stat()).size);
     const byName = new Map<string, ScannedEntry>();
+    /** Entries present but unreadable: reported once as such, not again as missing. */
+    const unreadable = new Set<string>();
     for (const entry of directory.entries) {
       if (unsafeName(entry.name)) problems.push(`unsafe entry name: ${JSON.stringify(entry.name)}`);
       if (byName.has(entry.name)) problems.push(`duplicate entry: ${entry.name}`);
@@ -124,9 +126,10 @@ export async function verifyArchive(archivePath: string): Promise<ArchiveCheck> 
         byName.set(entry.name, scanned);
       } catch (error) {
         problems.push(`unreadable entry: ${entry.name}: ${message(error)}`);
+        unreadable.add(entry.name);
       }
     }
-    const manifest = checkAgainstManifest(byName, problems);
+    const manifest = checkAgainstManifest(byName, unreadable, problems);
     if (manifest) await checkVolumeSet(archivePath, manifest, problems);
     return { ok: problems.length === 0, entries: directory.entries.length, problems };
   } catch (error) {
@@ -152,10 +155,10 @@ async function checkVolumeSet(archivePath: string, manifest: Manifest, problems:
 }
 
 /** Checks the entries against manifest.json and SHA256SUMS; returns the manifest if it could be read. */
-function checkAgainstManifest(byName: Map<string, ScannedEntry>, problems: string[]): Manifest | null {
+function checkAgainstManifest(byName: Map<string, ScannedEntry>, unreadable: ReadonlySet<string>, problems: string[]): Manifest | null {
   const manifestText = byName.get(manifestName)?.text;
   if (manifestText === undefined) {
-    problems.push(`no ${manifestName} in the archive`);
+    if (!unreadable.has(manifestName)) problems.push(`no ${manifestName} in the archive`);
     return null;
   }
   let listed: Set<string>;
@@ -166,7 +169,7 @@ function checkAgainstManifest(byName: Map<string, ScannedEntry>, problems: strin
     for (const file of manifest.files) {
       const scanned = byName.get(file.path);
       if (!scanned) {
-        problems.push(`missing from the archive: ${file.path}`);
+        if (!unreadable.has(file.path)) problems.push(`missing from the archive: ${file.path}`);
         continue;
       }
       if (scanned.size !== file.size) problems.push(`size differs from manifest: ${file.path} (${scanned.size} != ${file.size})`);
@@ -182,7 +185,7 @@ function checkAgainstManifest(byName: Map<string, ScannedEntry>, problems: strin
   }
   const sums = byName.get(checksumsName)?.text;
   if (sums === undefined) {
-    problems.push(`no ${checksumsName} in the archive`);
+    if (!unreadable.has(checksumsName)) problems.push(`no ${checksumsName} in the archive`);
     return manifest;
   }
   const summed = new Set<string>();

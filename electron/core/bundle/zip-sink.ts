@@ -222,7 +222,10 @@ class ZipSink implements OutputSink {
         ? splitArchivePath(this.ctx.outDir, this.options.zipName)
         : { dir: this.ctx.outDir, base: defaultArchiveBase(this.ctx.source) };
       await fs.mkdir(dir, { recursive: true });
-      this.state = { version: 2, dir, base: await chooseFreeBase(dir, base), volumeSize: this.limit, volumes: [] };
+      const free = await chooseFreeBase(dir, base);
+      // Said at the start, not first seen in the last line: a script may look for the name it gave.
+      if (free !== base && this.options.zipName !== undefined) this.warn(`${archiveFileName(base, this.limit === null ? null : 1)} is taken by another file: the archive will be ${archiveFileName(free, this.limit === null ? null : 1)}${this.limit === null ? '' : ' and its next volumes'}`);
+      this.state = { version: 2, dir, base: free, volumeSize: this.limit, volumes: [] };
       await saveBundleState(this.ctx.stateDir, this.state);
     }
     for (const volume of this.state.volumes) {

@@ -196,11 +196,12 @@ test('an existing archive is never overwritten: the new one gets " (2)", a volum
     await fs.mkdir(out);
     await fs.writeFile(path.join(out, 'mine.zip'), 'precious');
     const file = await stageFile(dir, 'a.mp4', 100);
-    const { ctx } = makeContext(out);
+    const { ctx, events } = makeContext(out);
     const sink = createZipSink(ctx, { zipName: 'mine.zip', expectedFiles: 1, expectedBytes: 100 });
     await sink.add(file);
     const [archive] = await sink.finish({ failed: [] });
     assert.equal(path.basename(archive!.path), 'mine (2).zip');
+    assert.ok(events.some((e) => e.type === 'warning' && e.message === 'mine.zip is taken by another file: the archive will be mine (2).zip'));
     assert.equal(await fs.readFile(path.join(out, 'mine.zip'), 'utf8'), 'precious');
     // Taken while the archive was being written (another run given the same --zip): the next free name.
     const out2 = path.join(dir, 'out2');
