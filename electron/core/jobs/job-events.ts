@@ -14,6 +14,9 @@ export interface OutputFile {
 export interface FailedFile {
   name: string;
   reason: string;
+  /** The result's id and address (as the manifest's files have them), to fetch it another way. */
+  id?: string | undefined;
+  sourceUrl?: string | undefined;
 }
 
 export interface JobSummary {

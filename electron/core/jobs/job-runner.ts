@@ -696,7 +696,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         const reason = error.retryAfterMs !== undefined && error.retryAfterMs > retryAfterCapMs
           ? `${error.message}; the server asks to wait ${Math.ceil(error.retryAfterMs / 60_000)} min, longer than the ${retryAfterCapMs / 60_000} min Reelpack waits: run the job again later`
           : error.message;
-        rt.failed.push({ name: item.safePath, reason });
+        rt.failed.push({ name: item.safePath, reason, id: item.id, sourceUrl: item.url });
         rt.state.failed.set(item.i, reason);
         await rt.journal.append({ t: 'failed', i: item.i, reason }).catch(() => {});
         rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'failed', size: knownSize(rt, item), reason });
