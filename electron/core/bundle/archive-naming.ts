@@ -20,7 +20,8 @@ export function defaultArchiveBase(source: { url: string; kind: string }, now = 
     try {
       host = new URL(source.url).hostname;
     } catch {
-      host = path.basename(source.url);
+      // A local URL list: "urls_results_…", not "urls.txt_results_…".
+      host = path.basename(source.url).replace(/\.[^.]*$/, '');
     }
   }
   host = host.replace(/^\[|\]$/g, '').replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '') || 'reelpack';
