@@ -50,13 +50,33 @@ function baseIsTaken(names: readonly string[], base: string): boolean {
   return names.some((name) => own.test(name));
 }
 
-/** `base`, else `base (2)`, `base (3)`…: the first base no existing file in `dir` belongs to. */
-export async function chooseFreeBase(dir: string, base: string): Promise<string> {
+/** `base`, else `base (2)`, `base (3)`…: the first base no existing file in `dir` (nor `refused`) belongs to. */
+export async function chooseFreeBase(dir: string, base: string, refused: ReadonlySet<string> = new Set()): Promise<string> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
-  if (!baseIsTaken(names, base)) return base;
+  const free = (candidate: string) => !refused.has(candidate) && !baseIsTaken(names, candidate);
+  if (free(base)) return base;
   for (let n = 2; ; n++) {
     const candidate = `${base} (${n})`;
-    if (!baseIsTaken(names, candidate)) return candidate;
+    if (free(candidate)) return candidate;
+  }
+}
+
+/**
+ * A free base, claimed for this job by creating its first archive's ".zip.part" (empty; the zip
+ * worker writes it later). Two runs given the same --zip path (from different folders) then
+ * cannot both choose the same name while neither has started writing.
+ */
+export async function claimFreeBase(dir: string, base: string, firstVolume: number | null): Promise<string> {
+  const refused = new Set<string>();
+  for (;;) {
+    const candidate = await chooseFreeBase(dir, base, refused);
+    try {
+      await (await fs.open(path.join(dir, `${archiveFileName(candidate, firstVolume)}.part`), 'wx')).close();
+      return candidate;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      refused.add(candidate); // claimed by another run since the folder was read
+    }
   }
 }
 

@@ -15,7 +15,7 @@ import type { FailedFile, OutputFile } from '../jobs/job-events.ts';
 import type { OutputSink, SinkContext, VerifiedFile } from '../jobs/output-sink.ts';
 import { collisionKey, safeRelativePath } from '../names/safe-path.ts';
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
-import { archiveFileName, chooseFreeBase, defaultArchiveBase, freeVolumeName, longestVolumeName, renameArchive, splitArchivePath } from './archive-naming.ts';
+import { archiveFileName, chooseFreeBase, claimFreeBase, defaultArchiveBase, freeVolumeName, longestVolumeName, renameArchive, splitArchivePath } from './archive-naming.ts';
 import { loadBundleState, saveBundleState } from './bundle-state.ts';
 import { syncDir } from '../fs-sync.ts';
 import type { BundleState, FinishedVolume } from './bundle-state.ts';
@@ -222,7 +222,7 @@ class ZipSink implements OutputSink {
         ? splitArchivePath(this.ctx.outDir, this.options.zipName)
         : { dir: this.ctx.outDir, base: defaultArchiveBase(this.ctx.source) };
       await fs.mkdir(dir, { recursive: true });
-      const free = await chooseFreeBase(dir, base);
+      const free = await claimFreeBase(dir, base, this.limit === null ? null : 1);
       // Said at the start, not first seen in the last line: a script may look for the name it gave.
       if (free !== base && this.options.zipName !== undefined) this.warn(`${archiveFileName(base, this.limit === null ? null : 1)} is taken by another file: the archive will be ${archiveFileName(free, this.limit === null ? null : 1)}${this.limit === null ? '' : ' and its next volumes'}`);
       this.state = { version: 2, dir, base: free, volumeSize: this.limit, volumes: [] };

@@ -242,6 +242,27 @@ test('an existing archive is never overwritten: the new one gets " (2)", a volum
   }
 });
 
+test('two jobs given the same --zip path from different folders, both started before either writes, get different archives', async () => {
+  const dir = await makeTempDir('same-zip');
+  try {
+    const shared = path.join(dir, 'shared', 'batch.zip');
+    const sinks = [0, 1].map((i) => {
+      const { ctx } = makeContext(path.join(dir, `out${i}`));
+      return createZipSink(ctx, { zipName: shared, expectedFiles: 1, expectedBytes: 20_000_000 });
+    });
+    await Promise.all(sinks.map((sink) => sink.prepare()));
+    // Both write at once: one shared ".zip.part" would be written by two workers.
+    const staged = await Promise.all(sinks.map((_, i) => stageFile(dir, `clip-${i}.mp4`, 20_000_000 + i)));
+    for (const [i, sink] of sinks.entries()) await sink.add(staged[i]!);
+    const outputs = (await Promise.all(sinks.map((sink) => sink.finish({ failed: [] })))).flat();
+    assert.deepEqual(outputs.map((o) => path.basename(o.path)).sort(), ['batch (2).zip', 'batch.zip']);
+    for (const output of outputs) assert.deepEqual((await verifyArchive(output.path)).problems, [], output.path);
+    assert.deepEqual((await fs.readdir(path.dirname(shared))).sort(), ['batch (2).zip', 'batch.zip']);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a rerun after a crash between finishing the archive and clearing the job reports the archive again', async () => {
   const dir = await makeTempDir('done-again');
   try {
