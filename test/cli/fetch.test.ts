@@ -337,6 +337,11 @@ test('--only-new fetches just the results not fetched before', async () => {
       assert.equal(second.code, 0);
       assert.equal(second.summary?.files, 0);
       assert.ok(second.events.some((e) => e.type === 'warning' && /nothing new/.test(e.message)));
+      // Without --only-new the batch is fetched again, and the run says so at the start.
+      const third = await runCli(['fetch', demo.url, '--out', join(dir, 'c'), '--mode', 'folder', '--json'], env);
+      assert.equal(third.code, 0);
+      const again = third.events.find((e) => e.type === 'warning' && /fetched from this source before/.test(e.message));
+      assert.equal(again?.type === 'warning' && again.message, 'all 4 results were fetched from this source before and are fetched again; --only-new fetches only the new ones');
     });
   } finally {
     await demo.close();

@@ -320,6 +320,14 @@ async function loadOrCreateJob(
     const fetched = await loadCatalog(options.catalogDir ?? defaultConfigDir(), listing.source, listing.kind);
     chosen = chosen.filter((item) => !fetched.has(item.id));
     if (chosen.length === 0) throw new ReelpackError('NOTHING_NEW', `nothing new at ${listing.source}: all ${listing.items.length} results were fetched before`);
+  } else if (!options.selectIds) {
+    // The same command run again (a schedule, a habit) fetches the whole batch again: say so
+    // while it can still be stopped. (A selection made in the app is the user's own choice.)
+    const fetched = await loadCatalog(options.catalogDir ?? defaultConfigDir(), listing.source, listing.kind);
+    const before = chosen.filter((item) => fetched.has(item.id)).length;
+    if (before > 0) {
+      emit({ type: 'warning', message: `${before === chosen.length ? `all ${chosen.length}` : `${before} of ${chosen.length}`} results were fetched from this source before and are fetched again; --only-new fetches only the new ones` });
+    }
   }
   if (chosen.length === 0) throw new ReelpackError('EMPTY_LISTING', `none of the selected results are at ${listing.source}`);
   const names = new UniquePathAllocator();
