@@ -129,7 +129,11 @@ export interface FileRow {
   retryAt: number | null;
   /** Retrying because the server cannot be reached (it is waited for, for minutes). */
   waitingForServer?: boolean | undefined;
+  /** The engine's message (English, for the log and the details)… */
   reason: string | null;
+  /** …its kind, which the screens word in the user's language, and the server's HTTP status. */
+  reasonCode: ErrorCode | null;
+  httpStatus: number | null;
 }
 
 /** The engine's progress event, as the UI shows it. */

@@ -95,7 +95,12 @@ test('fetch from the demo server: JSON events, summary, exit 1 when a file fails
       assert.equal(summary.bytes, 400_000);
       assert.deepEqual(summary.failed.map((f) => f.name), ['result_0002.mp4', 'result_0005.mp4']);
       // With what it takes to fetch them another way (the manifest's failed list has the same).
-      assert.deepEqual(summary.failed.map((f) => [f.id, f.sourceUrl]), [['job-00002', `${demo.url}/outputs/result_0002.mp4`], ['job-00005', `${demo.url}/outputs/result_0005.mp4`]]);
+      assert.deepEqual(summary.failed.map((f) => [f.id, f.sourceUrl, f.code, f.httpStatus]), [
+        ['job-00002', `${demo.url}/outputs/result_0002.mp4`, 'HTTP_STATUS', 410],
+        ['job-00005', `${demo.url}/outputs/result_0005.mp4`, 'HTTP_STATUS', 429],
+      ]);
+      const failedEvent = result.events.find((e) => e.type === 'file' && e.state === 'failed' && e.name === 'result_0002.mp4');
+      assert.deepEqual(failedEvent?.type === 'file' && [failedEvent.code, failedEvent.httpStatus], ['HTTP_STATUS', 410]);
       // Longer than Reelpack waits: it fails at once and says why.
       assert.match(summary.failed[1]!.reason, /^HTTP 429 .*; the server asks to wait 60 min, longer than the 10 min Reelpack waits: run the job again later$/);
       assert.equal(summary.outputs.length, 4);

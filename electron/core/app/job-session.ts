@@ -70,7 +70,7 @@ export class JobSession {
     this.onChange = init.onChange;
     this.throttleMs = init.throttleMs;
     for (const q of init.queued ?? []) {
-      this.files.set(q.id, { id: q.id, name: q.name, state: 'queued', size: q.size, bytesDone: 0, attempt: null, retryAt: null, reason: null });
+      this.files.set(q.id, { id: q.id, name: q.name, state: 'queued', size: q.size, bytesDone: 0, attempt: null, retryAt: null, reason: null, reasonCode: null, httpStatus: null });
     }
     if (init.queued) {
       // The selection, until the job's own listing says (a large batch takes seconds to list again).
@@ -79,7 +79,7 @@ export class JobSession {
     }
     if (init.saved) {
       for (const f of init.saved) {
-        this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : 0, attempt: null, retryAt: null, reason: null });
+        this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : 0, attempt: null, retryAt: null, reason: null, reasonCode: null, httpStatus: null });
       }
       this.progress = savedProgress(init.saved);
     } else if (!init.queued) {
@@ -173,7 +173,7 @@ export class JobSession {
 
   /** Rows in `states` go back to queued, without what their last attempt said. */
   private requeue(states: ReadonlyArray<FileRow['state']>): void {
-    this.restate(states, { state: 'queued', reason: null, attempt: null, retryAt: null, waitingForServer: undefined });
+    this.restate(states, { state: 'queued', reason: null, reasonCode: null, httpStatus: null, attempt: null, retryAt: null, waitingForServer: undefined });
   }
 
   /** The engine is still working: a run whose status is already final is only finishing its promise. */
@@ -258,6 +258,8 @@ export class JobSession {
           retryAt: event.retryInMs === undefined ? null : Date.now() + event.retryInMs,
           waitingForServer: event.waitingForServer,
           reason: event.reason ?? null,
+          reasonCode: event.code ?? null,
+          httpStatus: event.httpStatus ?? null,
         });
         this.changed.add(event.id);
         if (event.state === 'zipped') this.zippedUnfinished.add(event.id);
@@ -294,11 +296,11 @@ export class JobSession {
         // that stopped early reports none, and the count from the last complete one stays.
         if (event.outputs.length > 0) this.record.looseFiles = event.outputs.filter((o) => !this.outputPaths.has(o.path)).length;
         if (event.failed.length > 0) {
-          const reasons = new Map(event.failed.map((f) => [f.name, f.reason]));
+          const failures = new Map(event.failed.map((f) => [f.name, f]));
           for (const row of this.files.values()) {
-            const reason = reasons.get(row.name);
-            if (reason !== undefined && row.state !== 'failed') {
-              this.files.set(row.id, { ...row, state: 'failed', reason });
+            const failure = failures.get(row.name);
+            if (failure !== undefined && row.state !== 'failed') {
+              this.files.set(row.id, { ...row, state: 'failed', reason: failure.reason, reasonCode: failure.code ?? null, httpStatus: failure.httpStatus ?? null });
               this.changed.add(row.id);
             }
           }

@@ -1,5 +1,5 @@
 // Events a running job emits. The CLI prints them (NDJSON with --json), the app shows them.
-import type { ErrorData } from '../errors.ts';
+import type { ErrorCode, ErrorData } from '../errors.ts';
 import type { SourceKind } from '../sources/source-types.ts';
 
 /** A file's state: verified means downloaded, checked and saved (staged for the archive in zip mode); zipped means in an archive. */
@@ -17,6 +17,9 @@ export interface FailedFile {
   /** The result's id and address (as the manifest's files have them), to fetch it another way. */
   id?: string | undefined;
   sourceUrl?: string | undefined;
+  /** What kind of failure (the app words it in the user's language) and the server's status. */
+  code?: ErrorCode | undefined;
+  httpStatus?: number | undefined;
 }
 
 export interface JobSummary {
@@ -60,6 +63,9 @@ export type JobEvent =
       /** Retrying because the server cannot be reached: it is waited for (serverDownPatienceMs), not counted. */
       waitingForServer?: boolean | undefined;
       reason?: string | undefined;
+      /** With a reason: its kind, and the server's HTTP status if it answered with one. */
+      code?: ErrorCode | undefined;
+      httpStatus?: number | undefined;
     }
   | {
       type: 'progress';

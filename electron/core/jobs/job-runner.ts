@@ -695,7 +695,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         delay = retryDelay({ attempt: memo.failuresInARow, maxRetries: rt.options.retries, code: error.code, statusCode: error.statusCode, retryAfterMs: error.retryAfterMs });
       }
       if (delay > 0 && memo.attempts < maxAttemptsPerFile) {
-        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'retrying', size: knownSize(rt, item), attempt: memo.attempts + 1, retryInMs: delay, waitingForServer: waitingForServer || undefined, reason: error.message });
+        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'retrying', size: knownSize(rt, item), attempt: memo.attempts + 1, retryInMs: delay, waitingForServer: waitingForServer || undefined, reason: error.message, code: error.code, httpStatus: error.statusCode });
         if (waitingForServer && !memo.wokenForServer) rt.waitingForServer.set(item.i, new URL(item.url).origin);
         queue.retryLater(item, delay);
       } else {
@@ -704,10 +704,10 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
         const reason = error.retryAfterMs !== undefined && error.retryAfterMs > retryAfterCapMs
           ? `${error.message}; the server asks to wait ${Math.ceil(error.retryAfterMs / 60_000)} min, longer than the ${retryAfterCapMs / 60_000} min Reelpack waits: run the job again later`
           : error.message;
-        rt.failed.push({ name: item.safePath, reason, id: item.id, sourceUrl: item.url });
+        rt.failed.push({ name: item.safePath, reason, id: item.id, sourceUrl: item.url, code: error.code, httpStatus: error.statusCode });
         rt.state.failed.set(item.i, reason);
         await rt.journal.append({ t: 'failed', i: item.i, reason }).catch(() => {});
-        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'failed', size: knownSize(rt, item), reason });
+        rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'failed', size: knownSize(rt, item), reason, code: error.code, httpStatus: error.statusCode });
         queue.finish();
       }
     }
