@@ -221,6 +221,10 @@ export interface Commands {
   retryFailed: { args: { jobId: string; bundleWithout?: boolean | undefined }; result: JobSnapshot };
   listJobs: { args: Record<string, never>; result: JobRecord[] };
   getJob: { args: { jobId: string }; result: JobSnapshot };
+  /**
+   * Removes a job from the list. An unfinished one (paused, interrupted, failed) is cancelled
+   * first: its partial downloads are deleted, as nothing could resume them afterwards.
+   */
   forgetJob: { args: { jobId: string }; result: JobRecord[] };
   /** Opens a job's destination folder (only job folders: never an arbitrary path). */
   openJobFolder: { args: { jobId: string }; result: null };

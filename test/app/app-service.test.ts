@@ -351,6 +351,27 @@ test('pause then cancel deletes the staging; a cancelled job cannot resume', asy
   await app.close();
 });
 
+test('removing a paused job from the list discards its downloads (nothing left in the folder that no job points to); a finished one keeps its archive', async () => {
+  const app = await service(path.join(tmp, 'forget'));
+  const c = await app.connect({ url: slow.url });
+  const outDir = path.join(tmp, 'forget-out');
+  const snap = await app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await app.pauseJob({ jobId: snap.job.id })).status, 'paused');
+  assert.ok((await app.checkFolder({ path: outDir })).interruptedJob, 'its downloads are in the folder');
+  assert.deepEqual(await app.forgetJob({ jobId: snap.job.id }), []);
+  assert.equal((await app.checkFolder({ path: outDir })).interruptedJob, null);
+  assert.deepEqual(await readdir(outDir), []);
+  const gone = await dispatchCommand(app, 'getJob', { jobId: snap.job.id });
+  assert.equal(!gone.ok && gone.error.code, 'NOT_FOUND');
+
+  const finished = await app.startJob({ source: (await app.connect({ url: demo.url })).source, outDir: path.join(tmp, 'forget-done'), mode: 'zip', onlyNew: false });
+  await waitForStatus(app, finished.job.id, ['done']);
+  await app.forgetJob({ jobId: finished.job.id });
+  assert.equal((await readdir(path.join(tmp, 'forget-done'))).filter((name) => name.endsWith('.zip')).length, 1, 'the archive stays');
+  await app.close();
+});
+
 test('Cancel pressed twice on a stopped job deletes once and records no error', async () => {
   const app = await service(path.join(tmp, 'cancel-twice'));
   const c = await app.connect({ url: slow.url });

@@ -417,6 +417,12 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     async forgetJob({ jobId }): Promise<JobRecord[]> {
       const session = getSession(jobId);
       if (isActive(session.record.status)) throw new ContractFailure('BUSY', 'pause or cancel the job first');
+      // An unfinished job's downloads (its folder's .reelpack) would stay behind with nothing
+      // left to resume or delete them: removing it from the list discards them, as Cancel does
+      // (the screen asks first). Unless another job now works on that journal: they are its own.
+      const other = busyIn(session.record.outDir);
+      const unfinished = session.record.status !== 'done' && session.record.status !== 'cancelled';
+      if (unfinished && !(other && other !== session)) await session.cancel();
       sessions.delete(session.record.id);
       stored.delete(session.record.id);
       await saveJobs();
