@@ -445,7 +445,7 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   }
   tracker.start(emit, () => {
     for (const { item, bytes } of rt.active.values()) {
-      emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: knownSize(rt, item), bytesDone: bytes });
+      emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: knownSize(rt, item), bytesDone: (rt.precounted.get(item.i) ?? 0) + bytes });
     }
   });
   // A cancel that came while getting ready (or delivering earlier files) closes it at once.
@@ -583,7 +583,8 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
     let attemptBytes = 0;
     const local = !isHttpSource(item.url);
     try {
-      rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: knownSize(rt, item), bytesDone: 0 });
+      // A resumed file's row starts from what its part already holds, not from 0.
+      rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'downloading', size: knownSize(rt, item), bytesDone: rt.precounted.get(item.i) ?? 0 });
       const part = stagedPath(rt.stateDir, item) + '.part';
       const onBytes = (n: number) => {
         if (attemptBytes === 0 && rt.waitingForServer.size > 0 && !local) serverAnswered(rt, queue, item);
@@ -630,9 +631,10 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
     } catch (thrown) {
       rt.active.delete(item.i);
       const error = toReelpackError(thrown);
-      // Progress of an unfinished file is recounted when it succeeds. Not when the job stops
-      // (pause, cancel): its bytes stay in the part file, and the last figure shown must keep them.
-      if (!rt.signal.aborted && error.code !== 'CANCELLED') rt.tracker.addBytes(-slot.bytes, false);
+      // The attempt's bytes are in the part file, which the next attempt resumes from: they stay
+      // counted (progress going back to 0 while a server restarts misled), as kept bytes that
+      // the next attempt settles against what the part really holds, and a final failure drops.
+      if (slot.bytes > 0) rt.precounted.set(item.i, (rt.precounted.get(item.i) ?? 0) + slot.bytes);
       if (thrown instanceof SegmentsUnsupportedError && !rt.signal.aborted) {
         // Fall back to one stream from zero: a segmented .part has holes a Range resume would trust.
         memo.oneStream = true;

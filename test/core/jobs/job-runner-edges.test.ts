@@ -149,3 +149,32 @@ test('volumes too small for the batch (the manifests would list more volumes tha
     await dir.remove();
   }
 });
+
+test('a dropped connection does not take the progress back to 0: the bytes in the part file stay counted, and the file\'s row resumes from them', async () => {
+  let drops = 0;
+  const demo = await startDemoServer({
+    count: 1, size: 1_000_000, rateBytesPerSec: 2_000_000,
+    // The first response breaks off after 600 KB; the retry resumes with a Range request.
+    faults: (req, file) => (file && !req.headers.range && drops++ === 0 ? { kind: 'drop', afterBytes: 600_000 } : undefined),
+  });
+  const dir = await tempDir();
+  try {
+    const overall: number[] = [];
+    const row: number[] = [];
+    let retried = false;
+    const summary = await runJob(jobOptions(demo.url, dir.path, { retries: 3 }), (event) => {
+      if (event.type === 'file' && event.state === 'retrying') retried = true;
+      if (retried && event.type === 'progress') overall.push(event.bytesDone);
+      if (retried && event.type === 'file' && event.state === 'downloading') row.push(event.bytesDone ?? -1);
+    });
+    assert.equal(summary.ok, true, JSON.stringify(summary.error));
+    assert.ok(retried, 'the connection was dropped and the file retried');
+    assert.ok(overall.length > 0 && Math.min(...overall) >= 500_000, `progress after the drop: ${overall.join(', ')}`);
+    assert.ok(row.length > 0 && row[0]! >= 500_000, `the row restarted at ${row[0]}`);
+    assert.equal(overall.at(-1), 1_000_000);
+    assert.ok(summary.networkBytes < 1_300_000, `resumed, not downloaded again: ${summary.networkBytes} bytes`);
+  } finally {
+    await dir.remove();
+    await demo.close();
+  }
+});
