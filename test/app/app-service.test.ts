@@ -307,6 +307,7 @@ test('a job stopped by quitting is offered as interrupted on the next launch, an
   assert.equal(snap.job.filesTotal, 8, 'the record counts the selection from the start');
   // Until a few files are done (3 at a time, 1 s each at this rate).
   while ((await first.getJob({ jobId: snap.job.id })).progress.filesDone < 3) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 400)); // the next files are part way
   await first.close(); // pauses: the journal keeps it
   const second = await service(config);
   const jobs = await second.listJobs({});
@@ -320,6 +321,12 @@ test('a job stopped by quitting is offered as interrupted on the next launch, an
   assert.equal(view.files.filter((f) => f.state === 'verified').length, jobs[0]!.filesDone);
   assert.equal(view.progress.filesDone, jobs[0]!.filesDone);
   assert.equal(view.progress.filesTotal, 8);
+  // Bytes of the files it was part way through count too (they are where the resume starts).
+  const partWay = view.files.filter((f) => f.state === 'queued' && f.bytesDone > 0);
+  assert.ok(partWay.length > 0, JSON.stringify(view.files.map((f) => [f.state, f.bytesDone])));
+  const sum = view.files.reduce((n, f) => n + f.bytesDone, 0);
+  assert.equal(view.progress.bytesDone, sum);
+  assert.equal(jobs[0]!.bytesDone, sum, 'the Jobs list shows the same');
   assert.equal((await second.checkFolder({ path: outDir })).interruptedJob?.source, c.source);
   const resumed = await second.resumeJob({ jobId: snap.job.id });
   assert.equal(resumed.job.status, 'running');

@@ -16,12 +16,16 @@ export function isActive(status: JobStatus): boolean {
 }
 
 /** How far a job saved by an earlier launch got, from its journal's files (see readJobState). */
-export function savedProgress(files: ReadonlyArray<{ size: number | null; done: boolean }>): JobProgress {
+export function savedProgress(files: ReadonlyArray<{ size: number | null; done: boolean; kept?: number }>): JobProgress {
   const progress: JobProgress = { ...emptyProgress, sizesKnown: true, filesTotal: files.length };
   for (const f of files) {
     progress.bytesTotal += f.size ?? 0;
     if (f.size === null) progress.sizesKnown = false;
-    if (!f.done) continue;
+    // An unfinished file counts what its part holds, as the resumed run will (not 0 of what it had).
+    if (!f.done) {
+      progress.bytesDone += f.kept ?? 0;
+      continue;
+    }
     progress.filesDone++;
     progress.bytesDone += f.size ?? 0;
   }
@@ -61,7 +65,7 @@ export class JobSession {
     throttleMs: number;
     queued?: { id: string; name: string; size: number | null }[];
     /** An unfinished job from an earlier launch: its files as its journal has them. */
-    saved?: { id: string; name: string; size: number | null; done: boolean }[];
+    saved?: { id: string; name: string; size: number | null; done: boolean; kept?: number }[];
   }) {
     this.record = init.record;
     this.outputPaths = new Set(init.record.outputs.map((o) => o.path));
@@ -79,7 +83,7 @@ export class JobSession {
     }
     if (init.saved) {
       for (const f of init.saved) {
-        this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : 0, attempt: null, retryAt: null, reason: null, reasonCode: null, httpStatus: null });
+        this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : (f.kept ?? 0), attempt: null, retryAt: null, reason: null, reasonCode: null, httpStatus: null });
       }
       this.progress = savedProgress(init.saved);
     } else if (!init.queued) {

@@ -89,20 +89,21 @@ export function stagedPath(stateDir: string, item: JobItem): string {
 /** What an unfinished job in a destination has: its source, and each file, done or not. */
 export interface SavedJob {
   source: string;
-  files: Array<{ id: string; name: string; size: number | null; done: boolean }>;
+  /** `kept`: bytes an unfinished file's part already holds (what a resume starts from). */
+  files: Array<{ id: string; name: string; size: number | null; done: boolean; kept: number }>;
 }
 
 /** The saved job in a destination, or null: for offering interrupted jobs on launch and showing how far they got. */
 export async function readJobState(outDir: string): Promise<SavedJob | null> {
-  const state = await readJournal(stateDirOf(outDir));
+  const stateDir = stateDirOf(outDir);
+  const state = await readJournal(stateDir);
   if (!state) return null;
-  return {
-    source: state.header.source,
-    files: state.items.map((item) => {
-      const done = state.done.get(item.i);
-      return { id: item.id, name: item.safePath, size: done?.size ?? item.size ?? null, done: done !== undefined };
-    }),
-  };
+  const files: SavedJob['files'] = [];
+  for (const item of state.items) {
+    const done = state.done.get(item.i);
+    files.push({ id: item.id, name: item.safePath, size: done?.size ?? item.size ?? null, done: done !== undefined, kept: done ? 0 : await keptPartBytes(state, stateDir, item) });
+  }
+  return { source: state.header.source, files };
 }
 
 /**
@@ -433,7 +434,7 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   // less than it had when it stopped. Settled when each file completes (worker()).
   for (const item of state.items) {
     if (state.done.has(item.i)) continue;
-    const kept = await keptPartBytes(rt, item);
+    const kept = await keptPartBytes(rt.state, rt.stateDir, item);
     if (kept > 0) {
       rt.precounted.set(item.i, kept);
       tracker.addBytes(kept, false);
@@ -503,11 +504,11 @@ function settlePrecounted(rt: Runtime, item: JobItem, bytes: number): void {
 }
 
 /** What an earlier run left of a file to resume from: ranges of a segmented plan, or a part kept under a validator. */
-async function keptPartBytes(rt: Runtime, item: JobItem): Promise<number> {
-  const plan = rt.state.segments.get(item.i);
+async function keptPartBytes(state: JobState, stateDir: string, item: JobItem): Promise<number> {
+  const plan = state.segments.get(item.i);
   if (plan) return plan.ranges.reduce((sum, r) => sum + Math.max(0, r.pos - r.start), 0);
-  if (!rt.state.validators.has(item.i) || !isHttpSource(item.url)) return 0;
-  const size = await stat(stagedPath(rt.stateDir, item) + '.part').then((s) => s.size, () => 0);
+  if (!state.validators.has(item.i) || !isHttpSource(item.url)) return 0;
+  const size = await stat(stagedPath(stateDir, item) + '.part').then((s) => s.size, () => 0);
   return item.size === undefined ? size : Math.min(size, item.size);
 }
 
@@ -577,7 +578,7 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
     const memo = rt.tries.get(item.i) ?? { failuresInARow: 0, attempts: 0, checksumRetried: false, carry: { hash: null, offset: -1 } };
     rt.tries.set(item.i, memo);
     // A kept part counted at the start may have shrunk since (an attempt that restarted it failed).
-    if (rt.precounted.has(item.i)) settlePrecounted(rt, item, await keptPartBytes(rt, item));
+    if (rt.precounted.has(item.i)) settlePrecounted(rt, item, await keptPartBytes(rt.state, rt.stateDir, item));
     const slot = { item, bytes: 0 };
     rt.active.set(item.i, slot);
     let attemptBytes = 0;
