@@ -16,7 +16,7 @@
 // Electron's processes use Chromium's allocator instead.
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const major = Number(process.versions.node.split('.')[0]);
 const args = process.argv.slice(2);
@@ -24,12 +24,17 @@ const runsZipWorker = args[0] === 'fetch' && !args.some((arg, i) => arg === '--m
 const limitArenas = process.platform === 'linux' && runsZipWorker && process.env.MALLOC_ARENA_MAX === undefined;
 const env = limitArenas ? { ...process.env, MALLOC_ARENA_MAX: '1' } : process.env;
 if (major < 24) {
-  const bundledNode = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  // On Windows the package's bin/node is a placeholder text file; the binary is bin/node.exe.
+  const bundledNode = fileURLToPath(new URL(`../node_modules/node/bin/node${process.platform === 'win32' ? '.exe' : ''}`, import.meta.url));
   if (!existsSync(bundledNode)) {
     process.stderr.write(`reelpack: needs Node 24 or newer (this is ${process.version}); run "npm install" in the project folder first\n`);
     process.exit(2);
   }
   const child = spawn(bundledNode, [fileURLToPath(import.meta.url), ...args], { stdio: 'inherit', env });
+  child.on('error', (error) => {
+    process.stderr.write(`reelpack: could not start ${bundledNode}: ${error.message}; run "npm install" in the project folder again\n`);
+    process.exit(2);
+  });
   // The terminal sends Ctrl-C to both processes; let the child decide how to stop.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)));
@@ -44,7 +49,8 @@ if (major < 24) {
     }
   }
   const bundle = fileURLToPath(new URL('../dist/cli/reelpack.mjs', import.meta.url));
-  await import(bundleIsFresh(bundle) ? bundle : '../electron/cli/main.ts');
+  // A file URL, not a path: on Windows import() refuses "C:\\…" (ERR_UNSUPPORTED_ESM_URL_SCHEME).
+  await import(bundleIsFresh(bundle) ? pathToFileURL(bundle).href : '../electron/cli/main.ts');
 }
 
 function isExecutable(file) {

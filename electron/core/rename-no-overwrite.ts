@@ -2,22 +2,28 @@
 // both use it, so nothing a user (or another program) put there is ever overwritten.
 import fs from 'node:fs/promises';
 
-const noHardLinks = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
-
 /**
  * Renames `from` to `to` unless `to` exists; false when it does (nothing moved). A hard link
- * fails atomically on an existing target; file systems without hard links (FAT, exFAT) fall
- * back to check-then-rename, which a file created in between could still lose to.
+ * fails atomically on an existing target. Where a link cannot be made, whatever the error
+ * says (FAT and exFAT answer EPERM, ENOTSUP or, on Windows, EISDIR; SMB shares others), it
+ * falls back to check-then-rename, which a file created in between could still lose to.
+ * `link` is a parameter for the tests (a file system without hard links cannot be made here).
  */
-export async function renameNoOverwrite(from: string, to: string): Promise<boolean> {
+export async function renameNoOverwrite(from: string, to: string, link: (from: string, to: string) => Promise<void> = fs.link): Promise<boolean> {
+  let linked = false;
   try {
-    await fs.link(from, to);
-    await fs.unlink(from);
-    return true;
+    await link(from, to);
+    linked = true;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
-    if (!code || !noHardLinks.has(code)) throw error;
+    if (code === 'ENOENT' || !code) throw error; // the file to move is gone: no fallback helps
+  }
+  if (linked) {
+    // The file is in place under its new name; an old name that cannot be removed now (held
+    // open by an antivirus scanner on Windows) is a leftover, not a failed move.
+    await fs.unlink(from).catch(() => {});
+    return true;
   }
   if (await fs.stat(to).then(() => true, () => false)) return false;
   await fs.rename(from, to);
