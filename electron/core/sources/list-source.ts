@@ -86,11 +86,22 @@ async function listLocal(path: string, options: ListOptions): Promise<Found> {
   }
   if (options.kind && options.kind !== 'list') throw new ReelpackError('USAGE', `--kind ${options.kind} does not fit a local file (a URL list): ${path}`);
   if (info.size > maxListBytes) throw new ReelpackError('BAD_LISTING', `URL list is larger than 64 MiB: ${path}`);
-  return { kind: 'list', ...parseUrlList(await readFile(path, 'utf8'), pathToFileURL(path).href) };
+  return { kind: 'list', ...parseUrlList(decodeListText(await readFile(path)), pathToFileURL(path).href) };
+}
+
+/**
+ * A list file's text: UTF-8, or UTF-16 when it starts with its byte order mark (what Windows
+ * PowerShell 5.1's `>` and Notepad's "Unicode" write); a UTF-8 BOM is dropped.
+ */
+export function decodeListText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2)).swap16().toString('utf16le');
+  return bytes.toString('utf8').replace(/^\ufeff/, '');
 }
 
 /** A NUL byte in the first 4 KiB: not a listing or URL list (MP4, MOV, ZIP… all have one there). */
 function isBinary(head: Buffer): boolean {
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) return false; // UTF-16 text
   return head.subarray(0, 4096).includes(0);
 }
 

@@ -8,6 +8,16 @@ import type { ListOptions, ResultItem, SkippedItem } from './source-types.ts';
 /** The folder Reelpack keeps its job state in; never listed as a result. */
 export const stateFolderName = '.reelpack';
 
+// What operating systems leave in folders they look at or mount, never a result: Finder's
+// .DS_Store and the "._name" companion of every file on exFAT/FAT/SMB volumes, Explorer's
+// Thumbs.db and desktop.ini, and a drive root's recycle bin and system folders (which would
+// otherwise bring the user's deleted files into the archive).
+const systemNames = new Set(['.ds_store', 'thumbs.db', 'ehthumbs.db', 'desktop.ini', '$recycle.bin', 'system volume information', '.trashes', '.spotlight-v100', '.fseventsd', '.temporaryitems', '.trash']);
+
+function isSystemEntry(name: string): boolean {
+  return systemNames.has(name.toLowerCase()) || name.startsWith('._');
+}
+
 export async function listLocalFolder(root: string, depth: number, options: Pick<ListOptions, 'onProgress' | 'signal'> = {}): Promise<{ items: ResultItem[]; skipped: SkippedItem[] }> {
   const items: ResultItem[] = [];
   const skipped: SkippedItem[] = [];
@@ -24,7 +34,7 @@ export async function listLocalFolder(root: string, depth: number, options: Pick
     for (const entry of entries) {
       const path = join(dir, entry.name);
       const rel = relative(root, path).split(sep).join('/');
-      if (entry.name === stateFolderName || entry.name.endsWith('.part')) continue;
+      if (entry.name === stateFolderName || entry.name.endsWith('.part') || isSystemEntry(entry.name)) continue;
       if (entry.isDirectory()) {
         if (level < depth) await walk(path, level + 1);
         else skipped.push({ name: rel, reason: `folder deeper than --depth ${depth}` });

@@ -211,7 +211,7 @@ describe('HTTP folder listings', () => {
 });
 
 describe('URL lists and local folders', () => {
-  test('a local text list with comments and blank lines', async () => {
+  test('a local text list with comments and blank lines, in UTF-8 or UTF-16', async () => {
     const dir = await tempDir();
     try {
       const file = join(dir.path, 'urls.txt');
@@ -220,6 +220,21 @@ describe('URL lists and local folders', () => {
       assert.equal(listing.kind, 'list');
       assert.deepEqual(listing.items.map((i) => i.name), ['one.mp4', 'two words.mp4']);
       assert.equal(listing.skipped.length, 1);
+      // Saved by Windows PowerShell (`> urls.txt`: UTF-16 with a BOM), big-endian, or UTF-8 with a BOM, a
+      // list (even without a .txt name, where its NUL bytes looked like a video) reads the same.
+      const text = 'http://127.0.0.1:9/a/one.mp4\r\nhttp://127.0.0.1:9/b/clip.mp4\r\n';
+      const encodings: Array<[string, Buffer]> = [
+        ['utf16le', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])],
+        ['utf16be', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()])],
+        ['utf8-bom', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)])],
+      ];
+      for (const [encoding, bytes] of encodings) {
+        const named = join(dir.path, `batch-${encoding}`);
+        await writeFile(named, bytes);
+        const decoded = await listSource(named, opts);
+        assert.equal(decoded.kind, 'list', encoding);
+        assert.deepEqual(decoded.items.map((i) => i.url), ['http://127.0.0.1:9/a/one.mp4', 'http://127.0.0.1:9/b/clip.mp4'], encoding);
+      }
     } finally {
       await dir.remove();
     }
@@ -286,15 +301,20 @@ describe('URL lists and local folders', () => {
     }
   });
 
-  test('a local folder, recursively, without following symlinks', async () => {
+  test('a local folder, recursively, without following symlinks, without the files operating systems leave in folders', async () => {
     const dir = await tempDir();
     try {
       await mkdir(join(dir.path, 'sub'));
       await writeFile(join(dir.path, 'a.mp4'), 'a');
       await writeFile(join(dir.path, 'sub', 'b.mp4'), 'bb');
+      // What Finder, Explorer and a drive root leave behind is not a result.
+      for (const name of ['.DS_Store', '._a.mp4', 'Thumbs.db', 'desktop.ini', 'sub/.DS_Store']) await writeFile(join(dir.path, name), 'x');
+      await mkdir(join(dir.path, '$RECYCLE.BIN', 'S-1-5-21'), { recursive: true });
+      await writeFile(join(dir.path, '$RECYCLE.BIN', 'S-1-5-21', '$Rdeleted.mp4'), 'deleted');
       const listing = await listSource(dir.path, opts);
       assert.equal(listing.kind, 'folder');
       assert.deepEqual(listing.items.map((i) => [i.name, i.size]), [['a.mp4', 1], ['sub/b.mp4', 2]]);
+      assert.deepEqual(listing.skipped, []);
     } finally {
       await dir.remove();
     }
