@@ -2,7 +2,7 @@
 // is gone (crash, kill -9) is taken over. The app runs every job in one process, so the pid
 // alone cannot tell its jobs apart: locks this process holds are also kept in `heldHere`.
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, uptime } from 'node:os';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReelpackError } from '../errors.ts';
@@ -42,6 +42,15 @@ export function processStart(pid: number): string | undefined {
   return procStatFields(pid)?.[19]; // field 22, starttime
 }
 
+/**
+ * When this machine booted (seconds since 1970). A lock written before it is stale whatever its
+ * pid says: where /proc is missing (Windows, macOS) a pid reused after a reboot (an overnight
+ * update) would otherwise keep the folder locked until someone deleted the lock by hand.
+ */
+function bootTime(): number {
+  return Math.round(Date.now() / 1000 - uptime());
+}
+
 /** Lock files this process holds now (a lock file with our pid that is not here is a stale one from a reused pid). */
 const heldHere = new Set<string>();
 
@@ -73,7 +82,7 @@ async function createLockFile(path: string): Promise<boolean> {
   try {
     const file = await open(path, 'wx');
     try {
-      await file.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), started: processStart(process.pid) }));
+      await file.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), started: processStart(process.pid), boot: bootTime() }));
     } finally {
       await file.close();
     }
@@ -86,7 +95,7 @@ async function createLockFile(path: string): Promise<boolean> {
 
 /** Throws LOCKED if the existing lock's owner is another live process (here or on another host); returns if it is stale. */
 async function refuseLiveOwner(path: string, outDir: string): Promise<void> {
-  let owner: { pid?: number; host?: string; started?: string } = {};
+  let owner: { pid?: number; host?: string; started?: string; boot?: number } = {};
   try {
     owner = JSON.parse(await readFile(path, 'utf8')) as typeof owner;
   } catch {
@@ -97,6 +106,8 @@ async function refuseLiveOwner(path: string, outDir: string): Promise<void> {
     const started = processStart(pid);
     return owner.started === undefined || started === undefined || started === owner.started;
   };
+  // Written before this machine last booted: its owner is gone (a minute's slack for clock steps).
+  if (owner.host === hostname() && typeof owner.boot === 'number' && owner.boot < bootTime() - 60) return;
   if (owner.pid && owner.host === hostname() && owner.pid !== process.pid && alive(owner.pid) && sameProcess(owner.pid)) {
     throw new ReelpackError('LOCKED', `another reelpack (pid ${owner.pid}) is already working in ${outDir}; wait for it or stop it first`);
   }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, uptime } from 'node:os';
 import { join } from 'node:path';
 import { acquireJobLock, processStart } from '../../../electron/core/jobs/job-lock.ts';
 import { discardJob, runJob } from '../../../electron/core/jobs/job-runner.ts';
@@ -122,6 +122,25 @@ test('a lock whose owner was killed and is now a zombie (not yet waited for by i
     await release();
   } finally {
     parent.kill();
+    await dir.remove();
+  }
+});
+
+test('a lock written before this machine booted is stale even if its pid is alive again (Windows and macOS have no start time to tell)', async () => {
+  const dir = await tempDir();
+  const other = spawn('sleep', ['30']);
+  try {
+    const stateDir = join(dir.path, '.reelpack');
+    await mkdir(stateDir);
+    const lock = join(stateDir, 'lock');
+    const booted = Math.round(Date.now() / 1000 - uptime());
+    const owner = { pid: other.pid, host: hostname(), since: '2020-01-01T00:00:00Z', started: processStart(other.pid!) };
+    await writeFile(lock, JSON.stringify({ ...owner, boot: booted - 86_400 }));
+    await (await acquireJobLock(stateDir, dir.path))();
+    await writeFile(lock, JSON.stringify({ ...owner, boot: booted }));
+    await assert.rejects(acquireJobLock(stateDir, dir.path), { code: 'LOCKED' });
+  } finally {
+    other.kill();
     await dir.remove();
   }
 });
