@@ -32,6 +32,7 @@ import { safeRelativePath } from '../names/safe-path.ts';
 import { defaultArchiveBase } from '../bundle/archive-naming.ts';
 import { readJsonFile, serialWriter } from './json-file.ts';
 import { isActive, JobSession, savedProgress } from './job-session.ts';
+import { folderKey } from '../jobs/job-lock.ts';
 import type { JobChange } from './job-session.ts';
 import { SettingsStore } from './settings-store.ts';
 import type { SecretStore } from './settings-store.ts';
@@ -182,7 +183,8 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
   }
 
   function busyIn(outDir: string): JobSession | undefined {
-    return [...sessions.values()].find((s) => s.record.outDir === outDir && isActive(s.record.status));
+    const key = folderKey(outDir);
+    return [...sessions.values()].find((s) => folderKey(s.record.outDir) === key && isActive(s.record.status));
   }
 
   // Jobs from earlier runs: what was running when the app stopped is offered for resume.

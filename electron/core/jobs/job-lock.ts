@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname, uptime } from 'node:os';
 import { open, readFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve, win32 } from 'node:path';
 import { ReelpackError } from '../errors.ts';
 
 function alive(pid: number): boolean {
@@ -51,20 +51,31 @@ function bootTime(): number {
   return Math.round(Date.now() / 1000 - uptime());
 }
 
+/**
+ * One key per folder however its path is typed: Windows and macOS (by default) compare names
+ * without case, and macOS may hand over NFD. Two jobs of the app on "D:\\Videos" and
+ * "d:\\videos" are one folder, and must meet the same lock.
+ */
+export function folderKey(folder: string, platform: NodeJS.Platform = process.platform): string {
+  const resolved = (platform === 'win32' ? win32.resolve(folder) : resolve(folder)).normalize('NFC');
+  return platform === 'win32' || platform === 'darwin' ? resolved.toLowerCase() : resolved;
+}
+
 /** Lock files this process holds now (a lock file with our pid that is not here is a stale one from a reused pid). */
 const heldHere = new Set<string>();
 
 export async function acquireJobLock(stateDir: string, outDir: string): Promise<() => Promise<void>> {
   const path = join(stateDir, 'lock');
+  const key = folderKey(path);
   // Checked and claimed before any await: two jobs of this process starting at once cannot both pass.
-  if (heldHere.has(path)) throw new ReelpackError('LOCKED', `another job is already working in ${outDir}; wait for it, or pause or cancel it first`);
-  heldHere.add(path);
+  if (heldHere.has(key)) throw new ReelpackError('LOCKED', `another job is already working in ${outDir}; wait for it, or pause or cancel it first`);
+  heldHere.add(key);
   try {
     for (let tries = 0; tries < 3; tries++) {
       if (await createLockFile(path)) {
         return async () => {
           await unlink(path).catch(() => {});
-          heldHere.delete(path);
+          heldHere.delete(key);
         };
       }
       await refuseLiveOwner(path, outDir);
@@ -72,7 +83,7 @@ export async function acquireJobLock(stateDir: string, outDir: string): Promise<
     }
     throw new ReelpackError('LOCKED', `could not lock ${outDir}`);
   } catch (error) {
-    heldHere.delete(path);
+    heldHere.delete(key);
     throw error;
   }
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname, uptime } from 'node:os';
 import { join } from 'node:path';
-import { acquireJobLock, processStart } from '../../../electron/core/jobs/job-lock.ts';
+import { acquireJobLock, folderKey, processStart } from '../../../electron/core/jobs/job-lock.ts';
 import { discardJob, runJob } from '../../../electron/core/jobs/job-runner.ts';
 import { startDemoServer } from '../../servers/demo-server.ts';
 import { tempDir } from '../../helpers/servers.ts';
@@ -143,4 +143,10 @@ test('a lock written before this machine booted is stale even if its pid is aliv
     other.kill();
     await dir.remove();
   }
+});
+
+test('one folder is one key however its path is typed where names ignore case (Windows, macOS) or come as NFD (macOS)', () => {
+  assert.equal(folderKey('D:\\Videos\\Batch', 'win32'), folderKey('d:\\videos\\batch\\', 'win32'));
+  assert.equal(folderKey('/Users/op/Café', 'darwin'), folderKey('/users/op/Cafe\u0301', 'darwin'));
+  assert.notEqual(folderKey('/srv/Videos', 'linux'), folderKey('/srv/videos', 'linux'), 'Linux names keep their case');
 });
