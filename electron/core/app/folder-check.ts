@@ -1,7 +1,7 @@
 // Validates a folder the user typed or picked: absolute, a directory (or creatable), writable,
 // and how much space is free on its volume.
 import { constants } from 'node:fs';
-import { access, stat, statfs } from 'node:fs/promises';
+import { access, open, stat, statfs, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FolderCheck } from '../contract.ts';
@@ -30,6 +30,24 @@ async function nearestExisting(dir: string): Promise<string> {
 /** statfs types of Linux kernel views: proc, sysfs, devpts, cgroup, cgroup2, debugfs, tracefs, securityfs. */
 const virtualFileSystems = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x27e0eb, 0x63677270, 0x64626720, 0x74726163, 0x73636673]);
 
+/**
+ * Whether files can be made in `dir`. On Windows access() looks at the read-only flag only, not
+ * at permissions (Node's fs.access documentation): C:\\, Program Files or a folder guarded by
+ * Controlled Folder Access pass it, and the job would fail at its first file. There a probe file
+ * is made and deleted instead.
+ */
+async function canWrite(dir: string): Promise<boolean> {
+  if (process.platform !== 'win32') return access(dir, constants.W_OK).then(() => true, () => false);
+  const probe = path.join(dir, `.reelpack-write-test-${process.pid}`);
+  try {
+    await (await open(probe, 'wx')).close();
+    await unlink(probe);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EEXIST';
+  }
+}
+
 export async function checkFolder(input: string, findJob: (dir: string) => Promise<{ source: string } | null>): Promise<FolderCheck> {
   const expanded = expandFolderPath(input);
   const result: FolderCheck = { path: expanded, exists: false, writable: false, freeBytes: null, neededBytes: null, problem: null, interruptedJob: null, busy: false };
@@ -46,12 +64,8 @@ export async function checkFolder(input: string, findJob: (dir: string) => Promi
   // every common file system, and would only fail once the job starts.
   const toCreate = path.relative(existing, dir).split(path.sep).filter(Boolean);
   if (toCreate.some((segment) => Buffer.byteLength(segment) > 255)) return { ...result, problem: 'name-too-long' };
-  try {
-    await access(existing, constants.W_OK);
-    result.writable = true;
-  } catch {
-    return { ...result, problem: 'not-writable' };
-  }
+  if (!(await canWrite(existing))) return { ...result, problem: 'not-writable' };
+  result.writable = true;
   try {
     const fsInfo = await statfs(existing);
     // Kernel views (/proc, /sys…) pass an access check as root but hold no files.
