@@ -1,6 +1,7 @@
 // Making writes durable: the one place files and folders are fsynced.
 import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { retryWhileLocked } from './fs-retry.ts';
 
 /** fsync through a new descriptor: it flushes the file's data however it was written. */
 export async function syncFile(path: string): Promise<void> {
@@ -30,7 +31,7 @@ export async function replaceFileDurably(path: string, text: string): Promise<vo
   } finally {
     await file.close();
   }
-  await rename(temp, path);
+  await retryWhileLocked(() => rename(temp, path));
   await syncDir(dirname(path));
 }
 

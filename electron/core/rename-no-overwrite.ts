@@ -1,6 +1,7 @@
 // A rename that never replaces an existing file: the archive's final name and loose files
 // both use it, so nothing a user (or another program) put there is ever overwritten.
 import fs from 'node:fs/promises';
+import { retryWhileLocked } from './fs-retry.ts';
 
 /**
  * Renames `from` to `to` unless `to` exists; false when it does (nothing moved). A hard link
@@ -26,6 +27,6 @@ export async function renameNoOverwrite(from: string, to: string, link: (from: s
     return true;
   }
   if (await fs.stat(to).then(() => true, () => false)) return false;
-  await fs.rename(from, to);
+  await retryWhileLocked(() => fs.rename(from, to));
   return true;
 }

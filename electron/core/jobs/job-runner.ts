@@ -18,6 +18,7 @@ import { downloadSegmented, segmentThresholdBytes, SegmentsUnsupportedError } fr
 import { UniquePathAllocator } from '../names/safe-path.ts';
 import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
 import { stateFolderName } from '../sources/local-folder.ts';
+import { retryWhileLocked } from '../fs-retry.ts';
 import type { ListingProgress, ResultItem, SourceKind } from '../sources/source-types.ts';
 import { defaultConfigDir, loadCatalog, recordFetched } from './catalog.ts';
 import { looseOutput, placeLooseFile } from './folder-sink.ts';
@@ -481,7 +482,9 @@ async function execute(rt: Runtime): Promise<JobSummary> {
   }))).catch((error: unknown) => emit({ type: 'warning', message: `could not update the catalog: ${(error as Error).message}` }));
   if (complete || state.header.allowPartial) {
     await rt.journal.close();
-    await removeJobState(stateDir);
+    // The job is done and its outputs are in place: a working folder that cannot be deleted
+    // (a file held open on Windows) is left with a word, not turned into a failed job.
+    await removeJobState(stateDir).catch((error: unknown) => emit({ type: 'warning', message: `could not delete the job's working folder ${stateDir} (${(error as Error).message}); it can be deleted by hand` }));
   }
   return {
     type: 'summary',
@@ -553,7 +556,7 @@ async function commit(rt: Runtime, item: JobItem, result: { size: number; sha256
   try {
     if (!local || rt.state.header.mode !== 'zip') {
       await syncFile(part);
-      await rename(part, stagedPath(rt.stateDir, item));
+      await retryWhileLocked(() => rename(part, stagedPath(rt.stateDir, item)));
     }
     const done: DoneFact = { t: 'done', i: item.i, size: result.size, sha256: result.sha256, etag: result.validator.etag, lastModified: result.validator.lastModified };
     rt.state.done.set(item.i, done);

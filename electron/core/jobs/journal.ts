@@ -180,5 +180,6 @@ export class Journal {
 
 
 export async function removeJobState(stateDir: string): Promise<void> {
-  await rm(stateDir, { recursive: true, force: true });
+  // Retries EBUSY, EPERM and ENOTEMPTY (a file held open for a moment on Windows).
+  await rm(stateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
