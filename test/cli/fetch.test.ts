@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseEvents, reelpackBin, runCli, startCli } from '../helpers/cli.ts';
 import { freePort, startNginx, tempDir } from '../helpers/servers.ts';
@@ -295,6 +295,42 @@ test('a destination that refuses a file (too large for its file system) stops th
       assert.equal(summary?.type === 'summary' && summary.error?.code, 'WRITE_FAILED', stdout.slice(-400));
       assert.match(summary?.type === 'summary' ? summary.error?.message ?? '' : '', /larger than the destination's file system allows/);
       assert.ok(summary?.type === 'summary' && summary.networkBytes < 24 * 1024 * 1024, 'downloaded once at most, not retried');
+    });
+  } finally {
+    await demo.close();
+  }
+});
+
+test('an archive too large for its file system (FAT32) stops with WRITE_FAILED; run again with --volume-size, the job goes on in volumes without downloading again', async () => {
+  // `ulimit -f 8192` stands in for FAT32's 4 GiB: each 3 MiB download fits, the 9 MiB archive does not.
+  const demo = await startDemoServer({ count: 3, size: 3 * 1024 * 1024 });
+  try {
+    await withTemp(async (dir) => {
+      const out = join(dir, 'out');
+      const fetchUnderLimit = async (extra: string[]) => {
+        const child = spawn('bash', ['-c', 'ulimit -f 8192; exec "$0" "$@"', process.execPath, reelpackBin, 'fetch', demo.url, '--out', out, '--zip', 'batch.zip', '--json', ...extra], {
+          env: { ...process.env, REELPACK_HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        const [code] = (await once(child, 'close')) as [number | null];
+        clearTimeout(killer);
+        const events = parseEvents(stdout);
+        const summary = events.find((e) => e.type === 'summary');
+        return { code, events, summary: summary?.type === 'summary' ? summary : undefined, stdout };
+      };
+      const first = await fetchUnderLimit([]);
+      assert.equal(first.code, 1, first.stdout.slice(-400));
+      assert.equal(first.summary?.error?.code, 'WRITE_FAILED');
+      assert.match(first.summary?.error?.message ?? '', /the archive is larger than the destination's file system allows .*run again with volumes \(--volume-size 4000m\)/);
+      const second = await fetchUnderLimit(['--volume-size', '4m']);
+      assert.equal(second.code, 0, second.stdout.slice(-600));
+      assert.equal(second.summary?.networkBytes, 0, 'nothing downloaded again');
+      assert.ok(second.events.some((e) => e.type === 'warning' && /goes on with --volume-size 4m \(no archive of it was finished yet\)/.test(e.message)));
+      assert.deepEqual(second.summary?.outputs.map((o) => basename(o.path)), ['batch.part1.zip', 'batch.part2.zip', 'batch.part3.zip']);
+      for (const output of second.summary!.outputs) execFileSync('unzip', ['-tq', output.path]);
+      assert.deepEqual((await readdir(out)).sort(), ['batch.part1.zip', 'batch.part2.zip', 'batch.part3.zip'], 'no .zip.part left');
     });
   } finally {
     await demo.close();

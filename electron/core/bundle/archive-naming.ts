@@ -44,6 +44,11 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Whether `candidate` is `base` or a free name chooseFreeBase made from it (`base (2)`…). */
+export function isBaseOrNumbered(candidate: string, base: string): boolean {
+  return candidate === base || new RegExp(`^${escapeRegExp(base)} \\(\\d+\\)$`).test(candidate);
+}
+
 /** True when `dir` holds anything that belongs to an archive (set) named `base`. */
 function baseIsTaken(names: readonly string[], base: string): boolean {
   const own = new RegExp(`^${escapeRegExp(base)}(\\.part\\d+)?\\.zip(\\.part)?$`, 'i');

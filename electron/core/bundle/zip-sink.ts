@@ -15,7 +15,7 @@ import type { FailedFile, OutputFile } from '../jobs/job-events.ts';
 import type { OutputSink, SinkContext, VerifiedFile } from '../jobs/output-sink.ts';
 import { collisionKey, safeRelativePath } from '../names/safe-path.ts';
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
-import { archiveFileName, chooseFreeBase, claimFreeBase, defaultArchiveBase, freeVolumeName, longestVolumeName, renameArchive, splitArchivePath } from './archive-naming.ts';
+import { archiveFileName, chooseFreeBase, claimFreeBase, defaultArchiveBase, freeVolumeName, isBaseOrNumbered, longestVolumeName, renameArchive, splitArchivePath } from './archive-naming.ts';
 import { loadBundleState, saveBundleState } from './bundle-state.ts';
 import { syncDir } from '../fs-sync.ts';
 import type { BundleState, FinishedVolume } from './bundle-state.ts';
@@ -210,13 +210,21 @@ class ZipSink implements OutputSink {
   }
 
   private async init(): Promise<void> {
-    const saved = await loadBundleState(this.ctx.stateDir);
+    let saved = await loadBundleState(this.ctx.stateDir);
+    if (saved && !saved.outputs && saved.volumes.length === 0 && this.settingsDiffer(saved)) {
+      // Nothing finished yet, and the job runner took this run's --zip or --volume-size (see
+      // adoptArchiveSettings): the unfinished part goes, and the archive starts over under them.
+      this.state = saved;
+      await this.removeStalePartials();
+      saved = null;
+    }
     if (saved) {
       this.state = { ...saved, volumes: await this.keptVolumes(saved) };
       if (saved.outputs) return;
-      if (saved.volumeSize !== this.limit || (this.options.zipName !== undefined && splitArchivePath(this.ctx.outDir, this.options.zipName).base !== saved.base)) {
+      if (this.settingsDiffer(saved)) {
         this.warn(`resuming the unfinished archive with its earlier settings: ${saved.base}, volume size ${saved.volumeSize === null ? 'none' : formatSizeOption(saved.volumeSize)}`);
       }
+      await this.removeStalePartials();
     } else {
       const { dir, base } = this.options.zipName !== undefined
         ? splitArchivePath(this.ctx.outDir, this.options.zipName)
@@ -236,7 +244,6 @@ class ZipSink implements OutputSink {
       this.bytesBefore += volume.bytes;
       this.entriesBefore += volume.files.length;
     }
-    await this.removeStalePartials();
     const overhead = this.options.expectedFiles * 2048 + 1024 * 1024;
     await checkFreeSpace(this.state.dir, Math.max(0, this.expectedBytes - this.bytesBefore) + overhead, 'for the archive');
     this.client = new ZipWorkerClient((this.options.spawnWorker ?? forkZipWorker)(), {
@@ -278,6 +285,14 @@ class ZipSink implements OutputSink {
       this.warn(`finished archive missing or changed, its files go into the archive again (downloaded again where their copies were released): ${volume.fileName}`);
     }
     return kept;
+  }
+
+  /** Whether the archive was begun with another volume size or name than this run's (a taken name's " (2)" is the same name). */
+  private settingsDiffer(saved: BundleState): boolean {
+    if (saved.volumeSize !== this.limit) return true;
+    if (this.options.zipName === undefined) return false;
+    const { dir, base } = splitArchivePath(this.ctx.outDir, this.options.zipName);
+    return dir !== saved.dir || !isBaseOrNumbered(saved.base, base);
   }
 
   /** A crash leaves "<name>.zip.part" (or ".partN.zip.part") behind: it is rebuilt, never resumed. */

@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { ReelpackError, toReelpackError } from '../errors.ts';
+import { ReelpackError, toReelpackError, writeError } from '../errors.ts';
 import { FileHashFollower } from '../sha256-thread.ts';
 import { noteConsumedBytes } from '../gc-pacer.ts';
 import { SyncBehind, syncFile } from '../fs-sync.ts';
@@ -57,6 +57,17 @@ const minReadChunk = 16 * 1024;
 const writeBuffer = 2 * 1024 * 1024;
 const progressIntervalMs = 100;
 
+/**
+ * A failed archive write, said as what to do: too large for the file system (FAT32's 4 GiB) is
+ * answered by volumes, which a resumed job may still take (adoptArchiveSettings in the job runner).
+ */
+function archiveWriteError(error: unknown, partPath: string): ReelpackError {
+  if ((error as NodeJS.ErrnoException).code === 'EFBIG') {
+    return new ReelpackError('WRITE_FAILED', `the archive is larger than the destination's file system allows (FAT32 holds at most 4 GiB a file): ${partPath}; run again with volumes (--volume-size 4000m) to go on without downloading again, or choose a folder on another drive`, { cause: error });
+  }
+  return writeError(error, partPath);
+}
+
 export class ZipArchiveWriter {
   readonly partPath: string;
   private readonly hooks: WriterHooks;
@@ -93,7 +104,7 @@ export class ZipArchiveWriter {
     this.outClosed.catch(() => {});
     this.readBehind = new ReadBehindCheck(this.written);
     this.hashFollower = new FileHashFollower(partPath, () => this.out.bytesWritten, (block, position) => this.readBehind.push(block, position));
-    this.out.on('error', (error) => this.fail(toReelpackError(error)));
+    this.out.on('error', (error) => this.fail(archiveWriteError(error, partPath)));
     this.zip.on('error', (error: Error) => this.fail(new ReelpackError('ZIP_FAILED', `zip error: ${error.message}`, { cause: error })));
     // Piped by hand, not with pipe(): each write's callback gives a pooled source chunk back
     // (releaseChunk ignores yazl's own buffers). Writes complete in order.

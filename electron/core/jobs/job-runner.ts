@@ -294,7 +294,15 @@ async function loadOrCreateJob(
     // The job keeps the settings it started with; say so when this run asked for others.
     // --allow-partial is the exception: it only decides what happens at the end, so a rerun may
     // add or drop it (the app's "Bundle without them" does), and the journal keeps the new choice.
+    // So are the archive's name and volume size while no archive of it is finished: the
+    // unfinished one is rebuilt from the staged files anyway (a FAT32 drive that refused a 4 GiB
+    // archive is answered by running again with --volume-size 4000m, nothing downloaded again).
     const header = saved.header;
+    const changed = await adoptArchiveSettings(header, options, stateDir);
+    if (changed.length > 0) {
+      if (header.volumeSize !== undefined) checkVolumeCount(header.volumeSize, saved.items.reduce((sum, item) => sum + (item.size ?? 0), 0));
+      emit({ type: 'warning', message: `the unfinished job in ${outDir} goes on with ${changed.join(', ')} (no archive of it was finished yet)` });
+    }
     const kept = [
       options.mode !== header.mode && `--mode ${header.mode}`,
       options.zipName !== undefined && options.zipName !== header.zipName && `--zip ${header.zipName ?? '(the default name)'}`,
@@ -495,6 +503,24 @@ async function execute(rt: Runtime): Promise<JobSummary> {
     failed: rt.failed,
     outputs,
   };
+}
+
+/** Takes this run's --zip and --volume-size for a resumed job none of whose archives is finished yet; returns what changed. */
+async function adoptArchiveSettings(header: JobHeader, options: JobOptions, stateDir: string): Promise<string[]> {
+  if (header.mode === 'folder' || options.mode !== header.mode) return [];
+  const { loadBundleState } = await import('../bundle/bundle-state.ts');
+  const bundle = await loadBundleState(stateDir);
+  if (bundle && (bundle.volumes.length > 0 || bundle.outputs !== undefined)) return [];
+  const changed: string[] = [];
+  if (options.volumeSize !== undefined && options.volumeSize !== header.volumeSize) {
+    header.volumeSize = options.volumeSize;
+    changed.push(`--volume-size ${formatSizeOption(options.volumeSize)}`);
+  }
+  if (options.zipName !== undefined && options.zipName !== header.zipName) {
+    header.zipName = options.zipName;
+    changed.push(`--zip ${options.zipName}`);
+  }
+  return changed;
 }
 
 /** Makes the bytes counted in advance for a file's kept part `bytes` (0 when the part was discarded). */
