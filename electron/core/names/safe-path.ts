@@ -4,6 +4,10 @@
 
 const maxSegmentBytes = 200; // ext4/NTFS allow 255; leave room for ".part" and the like
 const maxSegments = 16;
+// The whole relative path: macOS refuses paths over 1024 bytes (ENAMETOOLONG, and the job would
+// stop at that file on every run), and Windows' Explorer opens few over 260 characters. The
+// destination folder's own path needs room too; the deepest folders go first, the name stays.
+const maxPathBytes = 600;
 // Windows before 11 also takes "con .txt" for CON: spaces before the extension are dropped.
 const windowsReserved = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$) *(\..*)?$/i;
 // Control characters (C0, DEL, C1), characters Windows forbids in names, line and paragraph
@@ -69,6 +73,7 @@ export function safeRelativePath(name: string, fallback = 'file'): string {
   }
   const kept = segments.slice(-maxSegments);
   if (kept.length === 0) return safeSegment(fallback) ?? 'file';
+  while (kept.length > 1 && Buffer.byteLength(kept.join('/')) > maxPathBytes) kept.shift();
   return kept.join('/');
 }
 

@@ -110,3 +110,12 @@ test('a long name that needs a number, or is cut at a space or dot, is still a s
   assert.equal(made[8], `${'Season.1'.repeat(24)}Seas (2)/z.mp4`);
   assert.equal(withSuffix('dir.v2/clip', 3), 'dir.v2/clip (3)', 'only the last segment of a path gets the number');
 });
+
+test('a deep path is kept within 600 bytes (macOS refuses 1024 with the destination), the file name whole', () => {
+  const deep = Array.from({ length: 16 }, (_, i) => `${String(i).padStart(2, '0')}-${'d'.repeat(150)}`).join('/') + `/${'n'.repeat(180)}.mp4`;
+  const safe = safeRelativePath(deep);
+  assert.ok(Buffer.byteLength(safe) <= 600, `${Buffer.byteLength(safe)} bytes`);
+  assert.ok(safe.endsWith(`/${'n'.repeat(180)}.mp4`));
+  assert.ok(safe.startsWith('14-'), `the deepest folders are kept, the outer ones dropped: ${safe.slice(0, 20)}`);
+  assert.equal(safeRelativePath('a/b/c.mp4'), 'a/b/c.mp4');
+});
