@@ -21,8 +21,9 @@ import { isActiveJob } from './components/job-status.ts';
 
 type Screen = 'connect' | 'results' | 'bundle' | 'progress' | 'done' | 'jobs';
 
-function toView(s: JobSnapshot): JobView {
-  return { ...s, files: new Map(s.files.map((f) => [f.id, f])) };
+/** `restarted`: the snapshot answers a Resume or Retry, whose speed and ETA are the last run's. */
+function toView(s: JobSnapshot, restarted = false): JobView {
+  return { ...s, files: new Map(s.files.map((f) => [f.id, f])), speedStale: restarted };
 }
 
 function merge(view: JobView, change: Events['job']): JobView {
@@ -35,7 +36,10 @@ function merge(view: JobView, change: Events['job']): JobView {
   const warnings = change.warnings.length === 0 && change.warningsFrom === view.warnings.length
     ? view.warnings
     : [...view.warnings.slice(0, change.warningsFrom), ...change.warnings];
-  return { ...view, job: change.job, progress: change.progress, listing: change.listing, bundle: change.bundle, warnings, summary: change.summary, files };
+  // A restarted job keeps the speed it had when it stopped until the engine measures a new one
+  // (its first figures differ): until then the screen shows no speed and no ETA.
+  const speedStale = view.speedStale === true && change.progress.speed === view.progress.speed && change.progress.etaSeconds === view.progress.etaSeconds;
+  return { ...view, job: change.job, progress: change.progress, listing: change.listing, bundle: change.bundle, warnings, summary: change.summary, files, speedStale };
 }
 
 export function App({ client }: { client: AppClient }) {
@@ -193,16 +197,15 @@ export function App({ client }: { client: AppClient }) {
   const selectedBytes = useMemo(() => connection?.items.reduce((s, i) => s + (selected.has(i.id) ? (i.size ?? 0) : 0), 0) ?? 0, [connection, selected]);
   const largestSelected = useMemo(() => connection?.items.reduce((m, i) => (selected.has(i.id) ? Math.max(m, i.size ?? 0) : m), 0) ?? 0, [connection, selected]);
 
-  const showJob = (snap: JobSnapshot) => {
+  const showJob = (snap: JobSnapshot, restarted = false) => {
     jobId.current = snap.job.id;
-    setJob(toView(snap));
+    setJob(toView(snap, restarted));
     setScreen(snap.job.status === 'done' ? 'done' : 'progress');
   };
 
   const start = async () => {
     if (!connection) return;
     setBusy(true);
-    const all = selected.size === connection.items.length;
     const snap = await run(
       client.startJob({
         source: connection.source,
@@ -211,7 +214,9 @@ export function App({ client }: { client: AppClient }) {
         mode: choices.mode,
         zipName: choices.mode === 'folder' ? undefined : choices.name.trim() || undefined,
         volumeSize: choices.mode === 'folder' ? undefined : volumeBytes(choices, info?.minVolumeBytes ?? 0),
-        selectIds: all ? undefined : [...selected],
+        // Always the ids the user saw and chose, even all of them: without a list the engine
+        // lists the server again and takes whatever appeared since (results never shown).
+        selectIds: connection.items.filter((i) => selected.has(i.id)).map((i) => i.id),
         onlyNew: false,
       }),
     );
@@ -225,11 +230,23 @@ export function App({ client }: { client: AppClient }) {
   const restart = async (command: 'resumeJob' | 'retryFailed', id = jobId.current, bundleWithout?: boolean) => {
     if (!id) return;
     const snap = await run(command === 'retryFailed' ? client.retryFailed({ jobId: id, bundleWithout }) : client.resumeJob({ jobId: id }));
-    if (snap) showJob(snap);
+    if (snap) showJob(snap, true);
   };
   const view = async (record: JobRecord) => {
     const snap = await run(client.getJob({ jobId: record.id }));
     if (snap) showJob(snap);
+  };
+  // Removing an unfinished job cancels it (the Jobs screen asks first). The job is gone: the
+  // Progress screen must not keep showing it (its Resume would answer NOT_FOUND).
+  const forget = async (record: JobRecord) => {
+    const list = await run(client.forgetJob({ jobId: record.id }));
+    if (!list) return;
+    setJobs(list);
+    if (jobId.current === record.id) {
+      jobId.current = null;
+      setJob(null);
+      setScreen((s) => (s === 'progress' || s === 'done' ? 'jobs' : s));
+    }
   };
 
   // Offered for resume on the Server screen: stopped by a crash or quit, or paused.
@@ -241,6 +258,16 @@ export function App({ client }: { client: AppClient }) {
     { id: job?.job.status === 'done' ? 'done' : 'progress', icon: 'download', label: 'navProgress', enabled: job !== null },
     { id: 'jobs', icon: 'history', label: 'navJobs', enabled: true },
   ];
+
+  // Floating, above the action bar; on the Server screen (no action bar) it goes in the form
+  // instead, under Connect, where it covers nothing (it covered the Recent servers list).
+  const toast = (inline: boolean) => error && (
+    <div className={inline ? 'toast toast-inline' : 'toast'} role="alert">
+      <Icon name="alert" size={20} />
+      <div className="toast-text"><strong>{errorHint(t, error) ?? t('errorTitle')}</strong><div className="small">{error.message} <code>{error.code}</code></div></div>
+      <button type="button" className="btn btn-icon" aria-label={t('dismiss')} onClick={() => setError(null)}><Icon name="x" size={16} /></button>
+    </div>
+  );
 
   return (
     <I18nProvider locale={locale}>
@@ -281,13 +308,7 @@ export function App({ client }: { client: AppClient }) {
         {/* Offline, what the screen shows is stale (a speed, "running"): dimmed, and not clickable. */}
         <main className={online ? 'main' : 'main offline'}>
           {!online && <div className="banner banner-warn" role="status"><Icon name="alert" /> {t(refused ? 'connectionRefused' : 'connectionLost')}</div>}
-          {error && (
-            <div className="toast" role="alert">
-              <Icon name="alert" size={20} />
-              <div><strong>{errorHint(t, error) ?? t('errorTitle')}</strong><div className="small">{error.message} <code>{error.code}</code></div></div>
-              <button type="button" className="btn btn-icon" aria-label={t('dismiss')} onClick={() => setError(null)}><Icon name="x" size={16} /></button>
-            </div>
-          )}
+          {error && screen !== 'connect' && toast(false)}
           {screen === 'connect' && (
             <ConnectScreen
               info={info}
@@ -296,6 +317,7 @@ export function App({ client }: { client: AppClient }) {
               interrupted={interrupted}
               busy={busy}
               listing={listing}
+              errorNote={toast(true)}
               onConnect={(u, tk, r) => void connect(u, tk, r)}
               onStop={() => {
                 connectSeq.current++;
@@ -338,7 +360,7 @@ export function App({ client }: { client: AppClient }) {
             <DoneScreen job={job.job} summary={job.summary} onOpenFolder={() => void run(client.openJobFolder({ jobId: job.job.id }))} onShow={(p) => void run(client.showOutput({ jobId: job.job.id, path: p }))} onNew={newDownload} />
           )}
           {screen === 'jobs' && (
-            <JobsScreen jobs={jobs} onView={(j) => void view(j)} onResume={(j) => void restart('resumeJob', j.id)} onForget={(j) => void run(client.forgetJob({ jobId: j.id })).then((l) => l && setJobs(l))} />
+            <JobsScreen jobs={jobs} onView={(j) => void view(j)} onResume={(j) => void restart('resumeJob', j.id)} onForget={forget} />
           )}
         </main>
       </div>

@@ -151,7 +151,8 @@ export function BundleScreen(props: BundleScreenProps) {
               {check.interruptedJob && !check.busy && <span className="status-line warn"><Icon name="history" size={16} /> {t('folderHasJob', { source: check.interruptedJob.source })}</span>}
             </div>
           )}
-          {check && !problem && otherJob && <span className="status-line danger"><Icon name="alert" size={16} /> {t('folderHasOtherJob', { source: otherJob.source })}</span>}
+          {/* busy: that job is running in this app now, so it cannot be resumed from Jobs: wait for it. */}
+          {check && !problem && otherJob && <span className="status-line danger"><Icon name="alert" size={16} /> {t(check.busy ? 'folderBusyOther' : 'folderHasOtherJob', { source: otherJob.source })}</span>}
           {check && !problem && !otherJob && check.busy && <span className="status-line danger"><Icon name="alert" size={16} /> {t('folderBusy')}</span>}
         </div>
         <label className="field">

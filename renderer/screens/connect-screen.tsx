@@ -1,6 +1,6 @@
 // Connect: server URL (+ optional token), recent servers, and interrupted jobs offered for resume.
-import { useEffect, useState } from 'react';
-import type { FormEvent } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import type { FormEvent, ReactNode } from 'react';
 import type { AppInfo, Connection, JobRecord, ListingCount, Settings } from '../../electron/core/contract.ts';
 import { Badge } from '../components/badge.tsx';
 import { formatBytes, formatDate } from '../components/format.ts';
@@ -16,6 +16,8 @@ export interface ConnectScreenProps {
   busy: boolean;
   /** How far the connect in progress has listed (null until its first page or folder). */
   listing: ListingCount | null;
+  /** The last command's error, shown in the form (a floating toast would cover the Recent servers list). */
+  errorNote: ReactNode;
   onConnect(url: string, token: string, remember: boolean): void;
   /** Stops the connect in progress (a slow or wrong server). */
   onStop(): void;
@@ -33,6 +35,16 @@ export function ConnectScreen(props: ConnectScreenProps) {
   useEffect(() => {
     if (lastServer) setUrl((typed) => typed || lastServer);
   }, [lastServer]);
+  // The filled-in address is selected while the field has its first focus, so typing replaces
+  // it rather than appending to it; once the user types or leaves the field, it is theirs.
+  const field = useRef<HTMLInputElement>(null);
+  const selectFilled = useRef(true);
+  useEffect(() => {
+    const input = field.current;
+    if (!selectFilled.current || !input || url === '' || document.activeElement !== input) return;
+    input.select();
+    selectFilled.current = false;
+  }, [url]);
   const [token, setToken] = useState('');
   const [remember, setRemember] = useState(false);
   const submit = (e: FormEvent) => {
@@ -65,7 +77,7 @@ export function ConnectScreen(props: ConnectScreenProps) {
           <span className="field-label">{t('serverUrl')}</span>
           <div className="input-with-icon">
             <Icon name="server" />
-            <input type="text" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="http://192.168.1.20:8383" spellCheck={false} autoFocus />
+            <input type="text" ref={field} value={url} onChange={(e) => { selectFilled.current = false; setUrl(e.target.value); }} onBlur={() => { selectFilled.current = false; }} placeholder="http://192.168.1.20:8383" spellCheck={false} autoFocus />
           </div>
           <span className="field-hint">{t('serverUrlHint')}</span>
         </label>
@@ -94,6 +106,7 @@ export function ConnectScreen(props: ConnectScreenProps) {
             </>
           )}
         </div>
+        {props.errorNote}
       </form>
       <section className="recent">
         <h2>{t('recentServers')}</h2>

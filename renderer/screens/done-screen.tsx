@@ -1,6 +1,8 @@
 // Done: the archives with size and SHA-256 (copy button), Open folder and Show in folder.
 import { useState } from 'react';
 import type { JobRecord, JobSummary } from '../../electron/core/contract.ts';
+import { displayName } from '../components/display-name.ts';
+import { failureReason, isLocalSource } from '../components/failure-reason.ts';
 import { baseName, formatBytes } from '../components/format.ts';
 import { Icon } from '../components/icons.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
@@ -44,7 +46,7 @@ export function DoneScreen({ job, summary, onOpenFolder, onShow, onNew }: DoneSc
         <div>
           <h1>{t(job.mode === 'folder' ? 'doneTitleFolder' : 'doneTitle')}</h1>
           <p className="lead">{job.failedCount > 0 ? t(job.mode === 'folder' ? 'doneLeadWithoutFolder' : job.failedCount === 1 ? 'doneLeadWithoutOne' : 'doneLeadWithout', { files, size: formatBytes(bytes), failed: job.failedCount }) : t('doneLead', { files, size: formatBytes(bytes) })}</p>
-          <p className="muted path-line"><Icon name="folder" size={16} /> {job.outDir}</p>
+          <p className="muted path-line"><Icon name="folder" size={16} /> <span className="path-text">{job.outDir}</span></p>
         </div>
       </div>
       {archives.length > 0 && (
@@ -52,7 +54,7 @@ export function DoneScreen({ job, summary, onOpenFolder, onShow, onNew }: DoneSc
           <h2>{t('archives')}</h2>
           <ul className="archive-list">
             {archives.map((o) => {
-              const name = baseName(o.path);
+              const name = displayName(baseName(o.path));
               return (
                 <li key={o.path} className="card archive">
                   <div className="archive-icon"><Icon name="archive" size={28} /></div>
@@ -81,9 +83,16 @@ export function DoneScreen({ job, summary, onOpenFolder, onShow, onNew }: DoneSc
         <details className="card failed-list">
           <summary>{t('failedFilesTitle', { count: failed.length })}</summary>
           <ul>
-            {failed.map((f) => (
-              <li key={f.name}><span className="file-name">{f.name}</span> <span className="muted small">{f.reason}</span></li>
-            ))}
+            {/* Why, in the user's words (by the failure's kind); the engine's message is the detail. */}
+            {failed.map((f) => {
+              const reason = failureReason(t, { reason: f.reason, code: f.code, httpStatus: f.httpStatus }, isLocalSource(f.sourceUrl ?? job.source));
+              return (
+                <li key={f.name}>
+                  <span className="file-name">{displayName(f.name)}</span> <span className="failed-reason" title={f.reason}>{reason}</span>
+                  {reason !== f.reason && <div className="muted small failed-detail">{f.reason}</div>}
+                </li>
+              );
+            })}
           </ul>
         </details>
       )}

@@ -5,16 +5,21 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { FileRow, JobSnapshot } from '../../electron/core/contract.ts';
 import { Badge } from '../components/badge.tsx';
 import type { Tone } from '../components/badge.tsx';
+import { displayName } from '../components/display-name.ts';
 import { errorHint } from '../components/error-hint.ts';
+import { failureReason, isLocalSource } from '../components/failure-reason.ts';
 import { formatBytes, formatDuration, formatSpeed, hostOf } from '../components/format.ts';
 import { Icon } from '../components/icons.tsx';
 import { listingStatus } from '../components/listing-status.ts';
+import { measuringSpeed } from '../components/live-figures.ts';
 import { ProgressBar } from '../components/progress-bar.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
 import type { Translate } from '../i18n/i18n.tsx';
 
 export interface JobView extends Omit<JobSnapshot, 'files'> {
   files: Map<string, FileRow>;
+  /** Just resumed or retried: the speed and ETA are still the last run's, not measured yet. */
+  speedStale?: boolean | undefined;
 }
 
 const stateTone: Record<FileRow['state'], Tone> = {
@@ -41,7 +46,8 @@ function groupByState(rows: Iterable<FileRow>): { files: FileRow[]; counts: Part
   return { files: groups.flat(), counts };
 }
 
-export function fileStateLabel(t: Translate, f: FileRow): string {
+/** A row's state in words; `local`: the job reads a folder (a "404" is a file gone from it). */
+export function fileStateLabel(t: Translate, f: FileRow, local = false): string {
   switch (f.state) {
     case 'downloading':
       return t('state_downloading', { percent: f.size ? Math.floor((100 * f.bytesDone) / f.size) : 0 });
@@ -52,7 +58,7 @@ export function fileStateLabel(t: Translate, f: FileRow): string {
       return t('state_retrying', { seconds, attempt: f.attempt ?? 1 });
     }
     case 'failed':
-      return t('state_failed', { reason: f.reason ?? '?' });
+      return t('state_failed', { reason: failureReason(t, { reason: f.reason, code: f.reasonCode, httpStatus: f.httpStatus }, local) });
     default:
       return t(`state_${f.state}`);
   }
@@ -96,17 +102,40 @@ const rowHeight = 40;
 export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFinishWithout, onNew }: ProgressScreenProps) {
   const { t, locale } = useI18n();
   const [confirming, setConfirming] = useState(false);
-  // The confirmation takes the focus (on the harmless choice) and Escape dismisses it.
+  // The confirmation takes the focus (on the harmless choice); Escape or Keep going dismisses
+  // it and gives the focus back to Cancel (else it fell to the page).
   const keepGoing = useRef<HTMLButtonElement>(null);
+  const cancelButton = useRef<HTMLButtonElement>(null);
+  const closeConfirm = () => {
+    setConfirming(false);
+    requestAnimationFrame(() => cancelButton.current?.focus());
+  };
   useEffect(() => {
     if (!confirming) return;
     keepGoing.current?.focus();
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') setConfirming(false);
+      if (e.key === 'Escape') closeConfirm();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [confirming]);
+  // Pause, Resume, Retry… are replaced by the next status's buttons, and the focus fell to the
+  // page with the button that had it. Once the new buttons are there, the main one takes it.
+  const header = useRef<HTMLDivElement>(null);
+  const refocus = useRef(false);
+  const act = (command: () => void) => () => {
+    refocus.current = true;
+    command();
+  };
+  useEffect(() => {
+    if (!refocus.current) return;
+    const focused = document.activeElement;
+    if (focused && focused !== document.body && focused.isConnected) return; // the user moved on, or the button stayed
+    const buttons = header.current?.querySelectorAll<HTMLButtonElement>('button');
+    if (!buttons?.length) return; // pausing, cancelling: no button yet
+    refocus.current = false;
+    (header.current!.querySelector<HTMLButtonElement>('.btn-primary') ?? buttons[0]!).focus();
+  }, [job.job.status]);
   const { files, counts } = useMemo(() => groupByState(job.files.values()), [job.files]);
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: files.length, getScrollElement: () => scrollRef.current, estimateSize: () => rowHeight, overscan: 10 });
@@ -124,6 +153,8 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
   const waitingForServer = useMemo(() => files.some((f) => f.state === 'retrying' && f.waitingForServer), [files]);
   const tone = status === 'failed' ? 'danger' : status === 'paused' || status === 'interrupted' ? 'muted' : 'accent';
   const statusTone: Tone = status === 'failed' ? 'danger' : status === 'done' ? 'success' : status === 'running' ? 'progress' : 'warn';
+  const local = isLocalSource(record.source);
+  const measuring = measuringSpeed(status, progress, { listing: job.listing !== null, stale: job.speedStale === true });
 
   return (
     <div className="screen screen-progress">
@@ -132,34 +163,35 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
           <h1>
             {t(status === 'running' || status === 'pausing' ? 'progressTitle' : 'progressTitleStopped')} <Badge tone={statusTone}>{t(`status_${status}`)}</Badge>
           </h1>
+          {/* The folder icon stays with its path at 900 px: only the path's text wraps. */}
           <p className="lead path-line">
-            <Icon name="server" size={16} /> {hostOf(record.source)} <span className="arrow">→</span> <Icon name="folder" size={16} /> {record.outDir}
+            <Icon name="server" size={16} /> <span className="path-host">{hostOf(record.source)}</span> <span className="arrow">→</span> <Icon name="folder" size={16} /> <span className="path-text">{record.outDir}</span>
           </p>
         </div>
-        <div className="row gap">
+        <div className="row gap" ref={header}>
           {running && (
-            <button type="button" className="btn" onClick={onPause}>
+            <button type="button" className="btn" onClick={act(onPause)}>
               <Icon name="pause" /> {t('pause')}
             </button>
           )}
           {(status === 'paused' || status === 'interrupted') && (
-            <button type="button" className="btn btn-primary" onClick={onResume}>
+            <button type="button" className="btn btn-primary" onClick={act(onResume)}>
               <Icon name="play" /> {t('resume')}
             </button>
           )}
           {status === 'failed' && failedCount > 0 && (
             <>
-              <button type="button" className="btn" onClick={onFinishWithout} title={t('finishWithoutHint')}>
+              <button type="button" className="btn" onClick={act(onFinishWithout)} title={t('finishWithoutHint')}>
                 <Icon name={record.mode === 'folder' ? 'check' : 'archive'} /> {t(record.mode === 'folder' ? 'finishWithout' : 'bundleWithout')}
               </button>
-              <button type="button" className="btn btn-primary" onClick={onRetry}>
+              <button type="button" className="btn btn-primary" onClick={act(onRetry)}>
                 <Icon name="refresh" /> {t('retryFailed')}
               </button>
             </>
           )}
           {/* Stopped by an error of the job itself (disk full, the archive…), no file failed: it resumes. */}
           {status === 'failed' && failedCount === 0 && (
-            <button type="button" className="btn btn-primary" onClick={onResume}>
+            <button type="button" className="btn btn-primary" onClick={act(onResume)}>
               <Icon name="play" /> {t('resume')}
             </button>
           )}
@@ -169,7 +201,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
             </button>
           )}
           {(running || status === 'paused' || status === 'interrupted' || status === 'failed') && (
-            <button type="button" className="btn btn-danger-ghost" onClick={() => setConfirming(true)}>
+            <button type="button" className="btn btn-danger-ghost" ref={cancelButton} onClick={() => setConfirming(true)}>
               <Icon name="x" /> {t('cancel')}
             </button>
           )}
@@ -179,10 +211,10 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
         <div className="banner banner-danger" role="alertdialog" aria-label={t('confirmCancel')}>
           <Icon name="alert" size={22} />
           <span className="banner-text">{t('confirmCancel')}</span>
-          <button type="button" className="btn btn-danger" onClick={() => { setConfirming(false); onCancel(); }}>
+          <button type="button" className="btn btn-danger" onClick={() => { setConfirming(false); act(onCancel)(); }}>
             {t('discardDownloads')}
           </button>
-          <button type="button" className="btn btn-ghost" ref={keepGoing} onClick={() => setConfirming(false)}>
+          <button type="button" className="btn btn-ghost" ref={keepGoing} onClick={closeConfirm}>
             {t('keepGoing')}
           </button>
         </div>
@@ -205,8 +237,8 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
           <ProgressBar value={fraction} label={t('overallProgress')} size="large" tone={tone} />
           <div className="stats">
             <Stat icon="download" label={t('downloaded')} value={byBytes ? t('bytesOf', { done: formatBytes(progress.bytesDone), total: formatBytes(progress.bytesTotal) }) : formatBytes(progress.bytesDone)} />
-            <Stat icon="gauge" label={t('speed')} value={running ? formatSpeed(progress.speed) : '—'} />
-            <Stat icon="clock" label={t('eta')} value={running ? formatDuration(progress.etaSeconds, locale) : t('unknownEta')} />
+            <Stat icon="gauge" label={t('speed')} value={measuring ? formatSpeed(progress.speed) : '—'} />
+            <Stat icon="clock" label={t('eta')} value={measuring ? formatDuration(progress.etaSeconds, locale) : t('unknownEta')} />
             <Stat icon="film" label={t('files')} value={t('bytesOf', { done: progress.filesDone, total: progress.filesTotal })} />
           </div>
           </>
@@ -227,17 +259,20 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
           ) : null,
         )}
       </div>}
-      {showRows && <div className="file-list" ref={scrollRef} role="list" aria-label={t('files')}>
+      {/* Focusable, so the keyboard scrolls it (arrows, Page Up/Down): its rows are not. */}
+      {showRows && <div className="file-list" ref={scrollRef} role="list" aria-label={t('files')} tabIndex={0}>
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {virtualizer.getVirtualItems().map((v) => {
             const f = files[v.index]!;
+            const name = displayName(f.name);
             return (
               <div key={f.id} role="listitem" className={`file-row state-${f.state}`} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: rowHeight, transform: `translateY(${v.start}px)` }}>
                 <Icon name="film" className="file-icon" />
-                <span className="ellipsis file-name" title={f.name}>{f.name}</span>
-                <span className="file-bar">{f.size && (f.state === 'downloading' || (f.state === 'queued' && f.bytesDone > 0)) ? <ProgressBar value={f.bytesDone / f.size} label={f.name} size="mini" tone={f.state === 'queued' ? 'muted' : 'accent'} /> : null}</span>
-                <span className="num muted small">{formatBytes(f.size)}</span>
-                <Badge tone={stateTone[f.state]} title={f.reason ?? undefined}>{fileStateLabel(t, f)}</Badge>
+                <span className="ellipsis file-name" title={name}>{name}</span>
+                {/* A failed row's reason takes the bar's and the size's room too, on up to two lines (900 px). */}
+                {f.state !== 'failed' && <span className="file-bar">{f.size && (f.state === 'downloading' || (f.state === 'queued' && f.bytesDone > 0)) ? <ProgressBar value={f.bytesDone / f.size} label={name} size="mini" tone={f.state === 'queued' ? 'muted' : 'accent'} /> : null}</span>}
+                {f.state !== 'failed' && <span className="num muted small">{formatBytes(f.size)}</span>}
+                <Badge tone={stateTone[f.state]} title={f.reason ?? undefined}>{fileStateLabel(t, f, local)}</Badge>
               </div>
             );
           })}

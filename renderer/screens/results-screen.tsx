@@ -4,6 +4,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useMemo, useRef, useState } from 'react';
 import type { Connection, ResultRow } from '../../electron/core/contract.ts';
 import { Badge } from '../components/badge.tsx';
+import { displayName } from '../components/display-name.ts';
 import { formatBytes, formatDate } from '../components/format.ts';
 import { Icon } from '../components/icons.tsx';
 import { useI18n } from '../i18n/i18n.tsx';
@@ -133,21 +134,23 @@ export function ResultsScreen({ connection, selected, onlyNew, onOnlyNew, onSele
             {virtualizer.getVirtualItems().map((v) => {
               const r = visible[v.index]!;
               const on = selected.has(r.id);
+              // As the server sent it, bidi and invisible characters shown (they could spoof the extension).
+              const name = displayName(r.name);
               return (
                 <div key={r.id} id={`row-${v.index}`} className={`tr ${on ? 'selected' : ''} ${v.index % 2 ? 'odd' : ''} ${v.index === currentRow ? 'current' : ''}`} role="row" aria-rowindex={v.index + 2} aria-selected={on} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: rowHeight, transform: `translateY(${v.start}px)` }} onClick={(e) => { setCurrent(v.index); if ((e.target as HTMLElement).tagName !== 'INPUT') toggle(r.id); }}>
                   <span className="td td-check" role="cell">
-                    <input type="checkbox" tabIndex={-1} aria-label={t('selectRow', { name: r.name })} checked={on} onChange={() => toggle(r.id)} />
+                    <input type="checkbox" tabIndex={-1} aria-label={t('selectRow', { name })} checked={on} onChange={() => toggle(r.id)} />
                   </span>
-                  <span className="td td-name" role="cell" title={r.name}>
+                  <span className="td td-name" role="cell" title={name}>
                     <Icon name="film" className="file-icon" />
-                    <span className="ellipsis">{r.name}</span>
+                    <span className="ellipsis">{name}</span>
                   </span>
                   <span className="td td-size num" role="cell">{formatBytes(r.size)}</span>
                   <span className="td td-date" role="cell">{formatDate(r.createdAt, locale)}</span>
                   <span className="td td-status" role="cell">
                     {fetched.has(r.id) ? <Badge tone="neutral">{t('statusFetched')}</Badge> : <Badge tone="success">{t('statusNew')}</Badge>}
                   </span>
-                  <span className="td td-params ellipsis muted" role="cell" title={r.params}>{r.params}</span>
+                  <span className="td td-params ellipsis muted" role="cell" title={displayName(r.params)}>{displayName(r.params)}</span>
                 </div>
               );
             })}
@@ -159,7 +162,7 @@ export function ResultsScreen({ connection, selected, onlyNew, onOnlyNew, onSele
           <strong>{t('selectionTotals', { count: totals.count, size: formatBytes(totals.bytes) })}</strong>
           {totals.count > visibleSelected && <span className="muted small">{t('selectedHidden', { count: totals.count - visibleSelected })}</span>}
           {connection.skipped.length > 0 && (
-            <span className="muted small" title={connection.skipped.slice(0, 20).map((s) => `${s.name}: ${s.reason}`).join('\n')}>
+            <span className="muted small" title={connection.skipped.slice(0, 20).map((s) => `${displayName(s.name)}: ${s.reason}`).join('\n')}>
               <Icon name="alert" size={14} /> {t('skippedCount', { count: connection.skipped.length })}
             </span>
           )}
