@@ -89,6 +89,8 @@ class ZipSink implements OutputSink {
   /** Archives already reported with an 'output' event (see report). */
   private readonly reported = new Set<string>();
   private readonly accepted = new Set<string>();
+  /** The new job's first archive part, made empty to claim its name (claimFreeBase). */
+  private claimedPart: string | null = null;
   private bytesBefore = 0;
   private entriesBefore = 0;
   /** Added and not yet released, by id (the staging limit's account). */
@@ -159,6 +161,8 @@ class ZipSink implements OutputSink {
     this.setFatal(new ReelpackError('CANCELLED', 'cancelled'));
     await this.client?.cancel();
     if (this.current) await fs.rm(this.current.partPath, { force: true });
+    // The empty part that claimed the name, if no volume was opened in it yet.
+    if (this.claimedPart) await fs.rm(this.claimedPart, { force: true });
   }
 
   private throwIfStopped(): void {
@@ -231,6 +235,7 @@ class ZipSink implements OutputSink {
         : { dir: this.ctx.outDir, base: defaultArchiveBase(this.ctx.source) };
       await fs.mkdir(dir, { recursive: true });
       const free = await claimFreeBase(dir, base, this.limit === null ? null : 1);
+      this.claimedPart = path.join(dir, `${archiveFileName(free, this.limit === null ? null : 1)}.part`);
       // Said at the start, not first seen in the last line: a script may look for the name it gave.
       if (free !== base && this.options.zipName !== undefined) this.warn(`${archiveFileName(base, this.limit === null ? null : 1)} is taken by another file: the archive will be ${archiveFileName(free, this.limit === null ? null : 1)}${this.limit === null ? '' : ' and its next volumes'}`);
       this.state = { version: 2, dir, base: free, volumeSize: this.limit, volumes: [] };
