@@ -25,13 +25,14 @@ export interface JobView extends Omit<JobSnapshot, 'files'> {
 const stateTone: Record<FileRow['state'], Tone> = {
   queued: 'neutral',
   downloading: 'progress',
+  saving: 'progress',
   retrying: 'warn',
   verified: 'info',
   zipped: 'success',
   failed: 'danger',
 };
 
-const stateOrder: Record<FileRow['state'], number> = { downloading: 0, retrying: 1, failed: 2, queued: 3, verified: 4, zipped: 5 };
+const stateOrder: Record<FileRow['state'], number> = { downloading: 0, saving: 1, retrying: 2, failed: 3, queued: 4, verified: 5, zipped: 6 };
 
 /**
  * The rows in display order — what is happening now first, then what needs attention, then
@@ -251,7 +252,7 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
         {record.error && <ErrorNote error={record.error} />}
       </section>
       {showRows && <div className="chips">
-        {(['queued', 'downloading', 'retrying', 'verified', 'zipped', 'failed'] as const).map((s) =>
+        {(['queued', 'downloading', 'saving', 'retrying', 'verified', 'zipped', 'failed'] as const).map((s) =>
           counts[s] ? (
             <Badge key={s} tone={stateTone[s]}>
               {t(`chip_${s}`)} · {counts[s]}

@@ -99,6 +99,9 @@ test('fetch from the demo server: JSON events, summary, exit 1 when a file fails
         ['job-00002', `${demo.url}/outputs/result_0002.mp4`, 'HTTP_STATUS', 410],
         ['job-00005', `${demo.url}/outputs/result_0005.mp4`, 'HTTP_STATUS', 429],
       ]);
+      // A finished download is "saving" (flushed, recorded) before it is "verified", never "downloading" at 100 %.
+      const states = result.events.filter((e) => e.type === 'file' && e.name === 'result_0001.mp4').map((e) => e.type === 'file' && e.state);
+      assert.deepEqual(states.filter((state) => state !== 'downloading'), ['queued', 'saving', 'verified'], states.join(' '));
       const failedEvent = result.events.find((e) => e.type === 'file' && e.state === 'failed' && e.name === 'result_0002.mp4');
       assert.deepEqual(failedEvent?.type === 'file' && [failedEvent.code, failedEvent.httpStatus], ['HTTP_STATUS', 410]);
       // Longer than Reelpack waits: it fails at once and says why.

@@ -115,7 +115,7 @@ export class JobSession {
     this.warningsSent = 0;
     this.record.error = null;
     // A retry re-queues what failed; the engine re-reports every file it handles.
-    this.requeue(['failed', 'retrying', 'downloading']);
+    this.requeue(['failed', 'retrying', 'downloading', 'saving']);
     const controller = new AbortController();
     this.controller = controller;
     this.setStatus('running');
@@ -140,7 +140,7 @@ export class JobSession {
     this.listing = null; // a run stopped while listing
     // Nothing downloads once the run is over (paused, failed, cancelled): a row left
     // "downloading 33%" would claim otherwise. Its bytes stay counted and are kept on disk.
-    this.requeue(['retrying', 'downloading']);
+    this.requeue(['retrying', 'downloading', 'saving']);
     // Finished without the files that failed (allowPartial, "Bundle without them"): done, and
     // the record keeps how many were left out (failedCount) for the Done screen to say so.
     const finishedWithout = summary !== null && !summary.ok && !summary.error && summary.outputs.length > 0 && allowPartial;

@@ -3,7 +3,8 @@ import type { ErrorCode, ErrorData } from '../errors.ts';
 import type { SourceKind } from '../sources/source-types.ts';
 
 /** A file's state: verified means downloaded, checked and saved (staged for the archive in zip mode); zipped means in an archive. */
-export type FileState = 'queued' | 'downloading' | 'retrying' | 'verified' | 'zipped' | 'failed';
+/** `saving`: every byte arrived and matched; the file is being flushed and recorded (then `verified`, which a crash never loses). */
+export type FileState = 'queued' | 'downloading' | 'retrying' | 'saving' | 'verified' | 'zipped' | 'failed';
 
 export interface OutputFile {
   path: string;

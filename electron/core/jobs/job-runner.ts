@@ -653,6 +653,9 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       if (resumedBytes !== 0) rt.tracker.addBytes(resumedBytes, false);
       rt.active.delete(item.i);
       queue.finish();
+      // Not "downloading" any more (a row at 100 % while its commit waited read as a download):
+      // "verified" follows once the file is flushed and in the journal.
+      rt.emit({ type: 'file', id: item.id, name: item.safePath, state: 'saving', size: result.size, bytesDone: result.size });
       // The fsync and hand-over run behind the next download instead of holding this slot.
       const committing = commit(rt, item, result, part, local).finally(() => rt.commits.delete(committing));
       rt.commits.add(committing);
