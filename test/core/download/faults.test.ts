@@ -254,7 +254,7 @@ test('when a server that was down answers again, the files waiting for it are re
     assert.equal(woken.size, 4, `the four others are queued again as soon as the first one's bytes arrive: ${[...woken].join(', ')}`);
     for (const name of woken) {
       const own = fileEvents.filter((e) => e.name === name).map((e) => e.state);
-      assert.deepEqual(own.slice(own.lastIndexOf('retrying') + 1), ['queued', 'downloading', 'verified'], `${name}: ${own.join(' ')}`);
+      assert.deepEqual(own.slice(own.lastIndexOf('retrying') + 1), ['queued', 'downloading', 'saving', 'verified'], `${name}: ${own.join(' ')}`);
       assert.ok(fileEvents.some((e) => e.name === name && e.state === 'retrying' && e.waitingForServer), `${name} was waiting for the server`);
     }
   } finally {
