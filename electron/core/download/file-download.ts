@@ -121,9 +121,14 @@ function parseContentRange(value: string | undefined): { start: number; end: num
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
 }
 
+/** What a resume asks If-Range with: a strong ETag, else Last-Modified; none, and a part is not resumed. */
+export function ifRangeOf(validator: Validator | undefined): string | undefined {
+  return isStrongEtag(validator?.etag) ? validator.etag : validator?.lastModified;
+}
+
 export async function downloadAttempt(target: DownloadTarget, ctx: DownloadContext): Promise<DownloadResult> {
   const known = ctx.validator;
-  const ifRange = isStrongEtag(known?.etag) ? known.etag : known?.lastModified;
+  const ifRange = ifRangeOf(known);
   // A prefix fetched under no validator cannot be trusted: without one, start from zero without
   // looking (most files are new, and each look is a trip through the thread pool).
   let offset = ifRange ? await fileSize(target.partPath) : 0;

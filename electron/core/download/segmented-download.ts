@@ -69,14 +69,19 @@ export interface SegmentedContext extends DownloadContext {
   onPlan: (plan: SegmentPlan) => Promise<void>;
 }
 
+/** Whether downloadSegmented resumes `saved` over a part of `partSize` bytes (else it starts over). */
+export function planResumable(saved: SegmentPlan | undefined, size: number | undefined, partSize: number): saved is SegmentPlan {
+  const validated = Boolean(saved?.validator.etag || saved?.validator.lastModified);
+  return saved !== undefined && size !== undefined && validated && partSize === size && saved.ranges.every((r) => r.end < size);
+}
+
 export async function downloadSegmented(target: DownloadTarget, ctx: SegmentedContext): Promise<DownloadResult> {
   const size = target.expectedSize;
   if (size === undefined) throw new SegmentsUnsupportedError(target.url, 'size unknown');
   const existing = await stat(target.partPath).then((s) => s.size, () => -1);
   // Ranges fetched under no validator cannot be trusted after a stop (the file may have been
   // regenerated at the same size): start over, as downloadAttempt does for a single stream.
-  const validated = Boolean(ctx.saved?.validator.etag || ctx.saved?.validator.lastModified);
-  const resumable = ctx.saved && validated && existing === size && ctx.saved.ranges.every((r) => r.end < size);
+  const resumable = planResumable(ctx.saved, size, existing);
   // A new plan is one range; it is split later if that connection is slow (adaptive).
   const plan: SegmentPlan = resumable ? structuredClone(ctx.saved!) : { validator: {}, ranges: size > 0 ? [{ start: 0, end: size - 1, pos: 0 }] : [] };
   const file = await open(target.partPath, constants.O_RDWR | constants.O_CREAT).catch((error: unknown) => {

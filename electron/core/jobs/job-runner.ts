@@ -9,12 +9,12 @@ import { ReelpackError, toReelpackError } from '../errors.ts';
 import { syncFile } from '../fs-sync.ts';
 import type { ErrorData } from '../errors.ts';
 import { HttpClient, bearerAuth } from '../download/http-client.ts';
-import { downloadAttempt, SizeChangedError } from '../download/file-download.ts';
+import { downloadAttempt, ifRangeOf, SizeChangedError } from '../download/file-download.ts';
 import type { HashCarry, Validator } from '../download/file-download.ts';
 import { readLocalFile } from '../download/local-file.ts';
 import { RateLimiter } from '../download/rate-limiter.ts';
 import { isServerDown, retryAfterCapMs, retryDelay, serverDownDelay, serverDownPatienceMs } from '../download/retry-policy.ts';
-import { downloadSegmented, segmentThresholdBytes, SegmentsUnsupportedError } from '../download/segmented-download.ts';
+import { downloadSegmented, planResumable, segmentThresholdBytes, SegmentsUnsupportedError } from '../download/segmented-download.ts';
 import { UniquePathAllocator } from '../names/safe-path.ts';
 import { isHttpSource, listSource, normalizeSource } from '../sources/list-source.ts';
 import { stateFolderName } from '../sources/local-folder.ts';
@@ -532,13 +532,18 @@ function settlePrecounted(rt: Runtime, item: JobItem, bytes: number): void {
   else rt.precounted.delete(item.i);
 }
 
-/** What an earlier run left of a file to resume from: ranges of a segmented plan, or a part kept under a validator. */
+/**
+ * What the next attempt at a file resumes from: the ranges of a segmented plan, or a part kept
+ * under a validator, judged as the downloaders judge it (planResumable, ifRangeOf). Anything else
+ * starts from zero, and counting it would show more than 100 %.
+ */
 async function keptPartBytes(state: JobState, stateDir: string, item: JobItem): Promise<number> {
+  if (!isHttpSource(item.url)) return 0;
+  const partSize = await stat(stagedPath(stateDir, item) + '.part').then((s) => s.size, () => -1);
   const plan = state.segments.get(item.i);
-  if (plan) return plan.ranges.reduce((sum, r) => sum + Math.max(0, r.pos - r.start), 0);
-  if (!state.validators.has(item.i) || !isHttpSource(item.url)) return 0;
-  const size = await stat(stagedPath(stateDir, item) + '.part').then((s) => s.size, () => 0);
-  return item.size === undefined ? size : Math.min(size, item.size);
+  if (plan) return planResumable(plan, item.size, partSize) ? plan.ranges.reduce((sum, r) => sum + Math.max(0, r.pos - r.start), 0) : 0;
+  if (!ifRangeOf(state.validators.get(item.i)) || partSize <= 0) return 0;
+  return item.size === undefined ? partSize : partSize > item.size ? 0 : partSize;
 }
 
 /** Counts the size of an item the listing gave none for, once, in the job's total. */
@@ -726,6 +731,8 @@ async function worker(rt: Runtime, queue: WorkQueue<JobItem>): Promise<void> {
       } else if (error.code === 'CHECKSUM_MISMATCH' && !memo.checksumRetried) {
         memo.checksumRetried = true; // re-download once, then fail
         delay = 1;
+        // From zero: a plan would still say every range is there.
+        if (rt.state.segments.delete(item.i)) await rt.journal.append({ t: 'segments', i: item.i, plan: null });
       } else {
         delay = retryDelay({ attempt: memo.failuresInARow, maxRetries: rt.options.retries, code: error.code, statusCode: error.statusCode, retryAfterMs: error.retryAfterMs });
       }

@@ -8,6 +8,9 @@ import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { runJob } from '../../../electron/core/jobs/job-runner.ts';
 import { Journal } from '../../../electron/core/jobs/journal.ts';
 import { sampleVideo, startDemoServer } from '../../servers/demo-server.ts';
@@ -176,5 +179,48 @@ test('a dropped connection does not take the progress back to 0: the bytes in th
   } finally {
     await dir.remove();
     await demo.close();
+  }
+});
+
+test('a retry that must start from zero (a server with no ETag or Last-Modified) does not count the dropped attempt twice: progress never passes 100 %', async () => {
+  const size = 4 * 1024 * 1024;
+  const body = Buffer.alloc(size, 9);
+  let requests = 0;
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    requests++;
+    seen.push(`${req.method} ${req.headers.range ?? ''}`);
+    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': size }); // no validator: no resume
+    // Paced (256 KiB every 40 ms), so progress is reported while the retry runs.
+    const attempt = requests;
+    void (async () => {
+      for (let at = 0; at < size; at += 256 * 1024) {
+        if (attempt === 1 && at >= size / 2) return void res.destroy();
+        res.write(body.subarray(at, at + 256 * 1024));
+        await sleep(40);
+      }
+      res.end();
+    })();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const dir = await tempDir();
+  try {
+    // A URL list: the server sees only the downloads (a URL given alone is looked at first).
+    const list = join(dir.path, 'urls.txt');
+    await writeFile(list, `http://127.0.0.1:${(server.address() as AddressInfo).port}/clip.mp4\n`);
+    let most = 0;
+    let mostRow = 0;
+    const summary = await runJob(jobOptions(list, dir.path, { retries: 3 }), (event) => {
+      if (event.type === 'progress') most = Math.max(most, event.bytesDone / Math.max(1, event.bytesTotal));
+      if (event.type === 'file' && event.bytesDone !== undefined) mostRow = Math.max(mostRow, event.bytesDone);
+    });
+    assert.equal(summary.ok, true, JSON.stringify(summary.error));
+    assert.equal(requests, 2, `dropped once, then fetched whole: ${seen.join(', ')}`);
+    assert.ok(most <= 1, `progress reached ${(most * 100).toFixed(0)} %`);
+    assert.ok(mostRow <= size, `the row reached ${mostRow} of ${size} bytes`);
+  } finally {
+    server.close();
+    await dir.remove();
   }
 });
