@@ -343,7 +343,8 @@ class ZipSink implements OutputSink {
 
   private claimName(file: VerifiedFile): void {
     const name = file.safePath;
-    if (safeRelativePath(name) !== name) throw new ReelpackError('ZIP_FAILED', `unsafe entry name: ${JSON.stringify(name)}`);
+    // Safety, not length: a path from a journal written before the 600-byte cap is still safe.
+    if (safeRelativePath(name, undefined, Infinity) !== name) throw new ReelpackError('ZIP_FAILED', `unsafe entry name: ${JSON.stringify(name)}`);
     if (reservedNames.has(name.toLowerCase())) throw new ReelpackError('ZIP_FAILED', `entry name reserved for the archive's own use: ${name}`);
     const owner = this.names.get(collisionKey(name));
     if (owner !== undefined && owner !== file.id) throw new ReelpackError('ZIP_FAILED', `duplicate entry name: ${name}`);

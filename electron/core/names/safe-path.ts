@@ -64,7 +64,7 @@ function fitted(base: string, suffix: string, ext: string): string {
  * Windows reserved names and trailing dots/spaces made harmless, NFC, bounded length.
  * Never returns an empty string.
  */
-export function safeRelativePath(name: string, fallback = 'file'): string {
+export function safeRelativePath(name: string, fallback = 'file', maxBytes = maxPathBytes): string {
   const withoutDrive = name.replace(/^[a-zA-Z]:/, '');
   const segments: string[] = [];
   for (const raw of withoutDrive.split(/[\\/]+/)) {
@@ -73,8 +73,14 @@ export function safeRelativePath(name: string, fallback = 'file'): string {
   }
   const kept = segments.slice(-maxSegments);
   if (kept.length === 0) return safeSegment(fallback) ?? 'file';
-  while (kept.length > 1 && Buffer.byteLength(kept.join('/')) > maxPathBytes) kept.shift();
-  return kept.join('/');
+  return withinPathBytes(kept.join('/'), maxBytes);
+}
+
+/** `path` without its outer folders while it is longer than `maxBytes` (the name always stays). */
+function withinPathBytes(path: string, maxBytes = maxPathBytes): string {
+  const segments = path.split('/');
+  while (segments.length > 1 && Buffer.byteLength(segments.join('/')) > maxBytes) segments.shift();
+  return segments.join('/');
 }
 
 /**
@@ -137,13 +143,15 @@ export class UniquePathAllocator {
     }
     const last = segments.length - 1;
     const original = segments[last]!;
-    let candidate = segments.join('/');
+    // A number or a folder's suffix can take a path past the cap: its outer folders go then, as
+    // in safeRelativePath, so every name handed out is one safeRelativePath leaves as it is.
+    let candidate = withinPathBytes(segments.join('/'));
     if (this.isTaken(candidate)) {
       const key = collisionKey(candidate);
       let n = this.nextFileSuffix.get(key) ?? 2;
       do {
         segments[last] = withSuffix(original, n++);
-        candidate = segments.join('/');
+        candidate = withinPathBytes(segments.join('/'));
       } while (this.isTaken(candidate));
       this.nextFileSuffix.set(key, n);
     }

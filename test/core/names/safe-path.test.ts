@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { safeRelativePath, UniquePathAllocator, withSuffix } from '../../../electron/core/names/safe-path.ts';
+import { collisionKey, safeRelativePath, UniquePathAllocator, withSuffix } from '../../../electron/core/names/safe-path.ts';
 
 test('hostile names become safe relative paths', () => {
   const cases: Array<[string, string]> = [
@@ -118,4 +118,18 @@ test('a deep path is kept within 600 bytes (macOS refuses 1024 with the destinat
   assert.ok(safe.endsWith(`/${'n'.repeat(180)}.mp4`));
   assert.ok(safe.startsWith('14-'), `the deepest folders are kept, the outer ones dropped: ${safe.slice(0, 20)}`);
   assert.equal(safeRelativePath('a/b/c.mp4'), 'a/b/c.mp4');
+});
+
+test('two deep paths cut to the same 600 bytes get distinct names, each within the cap and left as it is by safeRelativePath', () => {
+  const folder = (c: string) => c.repeat(200);
+  const name = `${'n'.repeat(192)}.bin`; // 601 bytes with its folders: p1/ and p2/ are cut, and the two meet
+  const allocator = new UniquePathAllocator();
+  const first = allocator.allocate(`p1/${folder('a')}/${folder('b')}/${name}`);
+  const second = allocator.allocate(`p2/${folder('a')}/${folder('b')}/${name}`);
+  assert.notEqual(collisionKey(first), collisionKey(second));
+  for (const path of [first, second]) {
+    assert.ok(Buffer.byteLength(path) <= 600, `${Buffer.byteLength(path)} bytes`);
+    assert.equal(safeRelativePath(path), path);
+  }
+  assert.match(second, / \(2\)\.bin$/);
 });
