@@ -379,6 +379,26 @@ test('removing a paused job from the list discards its downloads (nothing left i
   await app.close();
 });
 
+test('a job started again in a stopped job\'s folder takes its place in the list: removing the old record later cannot delete the new job\'s downloads', async () => {
+  const app = await service(path.join(tmp, 'supersede'));
+  const c = await app.connect({ url: slow.url });
+  const outDir = path.join(tmp, 'supersede-out');
+  const first = await app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
+  await new Promise((r) => setTimeout(r, 300));
+  await app.pauseJob({ jobId: first.job.id });
+  const second = await app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false }); // resumes the same journal
+  await new Promise((r) => setTimeout(r, 300));
+  await app.pauseJob({ jobId: second.job.id });
+  assert.deepEqual((await app.listJobs({})).map((j) => j.id), [second.job.id], 'the older record is gone');
+  const forgotten = await dispatchCommand(app, 'forgetJob', { jobId: first.job.id });
+  assert.equal(!forgotten.ok && forgotten.error.code, 'NOT_FOUND');
+  assert.ok((await app.checkFolder({ path: outDir })).interruptedJob, 'the new job\'s downloads are still there');
+  const resumed = await app.resumeJob({ jobId: second.job.id });
+  assert.equal(resumed.job.status, 'running');
+  assert.equal((await waitForStatus(app, second.job.id, ['done', 'failed'])).job.status, 'done');
+  await app.close();
+});
+
 test('Cancel pressed twice on a stopped job deletes once and records no error', async () => {
   const app = await service(path.join(tmp, 'cancel-twice'));
   const c = await app.connect({ url: slow.url });
@@ -432,9 +452,9 @@ test('two jobs for one folder: a second start at the same moment is refused, and
   // A new job for the same source and folder continues the paused one's journal…
   const second = await app.startJob({ source: c.source, outDir, mode: 'zip', onlyNew: false });
   await new Promise((r) => setTimeout(r, 200));
-  // …so cancelling the paused one now would delete the running one's downloads.
+  // …so the paused one's record is gone (superseded): cancelling it cannot delete the running one's downloads.
   const refused = await dispatchCommand(app, 'cancelJob', { jobId: first.job.id });
-  assert.equal(!refused.ok && refused.error.code, 'BUSY');
+  assert.equal(!refused.ok && refused.error.code, 'NOT_FOUND');
   const done = await waitForStatus(app, second.job.id, ['done', 'failed']);
   assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
   assert.equal((await app.checkFolder({ path: outDir })).busy, false);

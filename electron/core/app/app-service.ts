@@ -182,6 +182,13 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
     return sessionFor(entry);
   }
 
+  /** The other stopped jobs of `record`'s source and folder: they all work on one journal. */
+  function supersededBy(record: JobRecord): StoredJob[] {
+    const key = folderKey(record.outDir);
+    return [...stored.values()].filter((e) => e.record.id !== record.id && e.record.source === record.source && folderKey(e.record.outDir) === key
+      && e.record.status !== 'done' && e.record.status !== 'cancelled');
+  }
+
   function busyIn(outDir: string): JobSession | undefined {
     const key = folderKey(outDir);
     return [...sessions.values()].find((s) => folderKey(s.record.outDir) === key && isActive(s.record.status));
@@ -364,8 +371,14 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
         },
         args: { source: args.source, outDir: check.path, mode: args.mode, zipName, volumeSize: args.volumeSize, selectIds: args.selectIds, onlyNew: Boolean(args.onlyNew) },
       };
-      // A finished or abandoned job record for the same folder is replaced by the new one.
+      // A stopped job of the same source in this folder is superseded: the new one resumes its
+      // journal (the engine's), so the old record goes, and nothing can later discard, as its
+      // own, downloads that are the new job's now. Finished and cancelled jobs stay as history.
       // No await from the busyIn check to here: a second start at the same time finds this one.
+      for (const older of supersededBy(entry.record)) {
+        stored.delete(older.record.id);
+        sessions.delete(older.record.id);
+      }
       stored.set(entry.record.id, entry);
       const session = sessionFor(entry, queued);
       session.start();
@@ -424,7 +437,8 @@ export async function createAppService(options: AppServiceOptions): Promise<AppS
       // (the screen asks first). Unless another job now works on that journal: they are its own.
       const other = busyIn(session.record.outDir);
       const unfinished = session.record.status !== 'done' && session.record.status !== 'cancelled';
-      if (unfinished && !(other && other !== session)) await session.cancel();
+      const shared = supersededBy(session.record).length > 0; // another record resumes the same journal
+      if (unfinished && !shared && !(other && other !== session)) await session.cancel();
       sessions.delete(session.record.id);
       stored.delete(session.record.id);
       await saveJobs();
