@@ -102,6 +102,26 @@ export function longestVolumeName(fileName: string): string {
   return fileName.replace(/\.zip$/, ' (99).zip');
 }
 
+/** Deletes the unfinished parts ("<base>.zip.part", "<base>.partN.zip.part") in `dir`; a folder that is gone (an unplugged drive) holds none. */
+export async function removeArchiveParts(dir: string, base: string): Promise<void> {
+  const prefix = `${base}.`;
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (name.startsWith(prefix) && /^(part\d+\.)?zip\.part$/.test(name.slice(prefix.length))) await fs.rm(path.join(dir, name), { force: true });
+  }
+}
+
+/**
+ * Keeps an archive's name this job's while it is stopped: an empty part at `partPath` (another
+ * run given the same --zip then takes " (2)", and cannot have its part deleted as this job's
+ * stale one when this job resumes). Deleted with the job (discardJob), or written over on resume.
+ */
+export async function holdArchiveName(partPath: string): Promise<void> {
+  const file = await fs.open(partPath, 'a').catch(() => null);
+  if (!file) return;
+  await file.truncate(0).catch(() => {});
+  await file.close();
+}
+
 /** Gives a finished archive its final name; refuses (ZIP_FAILED) to replace anything there. */
 export async function renameArchive(from: string, to: string): Promise<void> {
   if (!(await renameNoOverwrite(from, to))) throw new ReelpackError('ZIP_FAILED', `archive name already taken: ${to}`);

@@ -15,7 +15,7 @@ import type { FailedFile, OutputFile } from '../jobs/job-events.ts';
 import type { OutputSink, SinkContext, VerifiedFile } from '../jobs/output-sink.ts';
 import { collisionKey, safeRelativePath } from '../names/safe-path.ts';
 import type { ZipWorkerHandle } from '../../worker/zip-protocol.ts';
-import { archiveFileName, chooseFreeBase, claimFreeBase, defaultArchiveBase, freeVolumeName, isBaseOrNumbered, longestVolumeName, renameArchive, splitArchivePath } from './archive-naming.ts';
+import { archiveFileName, chooseFreeBase, claimFreeBase, defaultArchiveBase, freeVolumeName, holdArchiveName, isBaseOrNumbered, longestVolumeName, removeArchiveParts, renameArchive, splitArchivePath } from './archive-naming.ts';
 import { loadBundleState, saveBundleState } from './bundle-state.ts';
 import { syncDir } from '../fs-sync.ts';
 import type { BundleState, FinishedVolume } from './bundle-state.ts';
@@ -89,7 +89,7 @@ class ZipSink implements OutputSink {
   /** Archives already reported with an 'output' event (see report). */
   private readonly reported = new Set<string>();
   private readonly accepted = new Set<string>();
-  /** The new job's first archive part, made empty to claim its name (claimFreeBase). */
+  /** The first archive part, made empty to claim its name (claimFreeBase, holdArchiveName) until a volume is written in it. */
   private claimedPart: string | null = null;
   private bytesBefore = 0;
   private entriesBefore = 0;
@@ -160,9 +160,10 @@ class ZipSink implements OutputSink {
   async abort(): Promise<void> {
     this.setFatal(new ReelpackError('CANCELLED', 'cancelled'));
     await this.client?.cancel();
-    if (this.current) await fs.rm(this.current.partPath, { force: true });
-    // The empty part that claimed the name, if no volume was opened in it yet.
-    if (this.claimedPart) await fs.rm(this.claimedPart, { force: true });
+    // The unfinished archive is gone (the worker deletes it on cancel); an empty part keeps its
+    // name this job's while the job is stopped. A cancel deletes it with the job (discardJob).
+    const part = this.current?.partPath ?? (this.state?.volumes.length === 0 ? this.claimedPart : null);
+    if (part) await holdArchiveName(part);
   }
 
   private throwIfStopped(): void {
@@ -218,8 +219,7 @@ class ZipSink implements OutputSink {
     if (saved && !saved.outputs && saved.volumes.length === 0 && this.settingsDiffer(saved)) {
       // Nothing finished yet, and the job runner took this run's --zip or --volume-size (see
       // adoptArchiveSettings): the unfinished part goes, and the archive starts over under them.
-      this.state = saved;
-      await this.removeStalePartials();
+      await removeArchiveParts(saved.dir, saved.base);
       saved = null;
     }
     if (saved) {
@@ -300,13 +300,13 @@ class ZipSink implements OutputSink {
     return dir !== saved.dir || !isBaseOrNumbered(saved.base, base);
   }
 
-  /** A crash leaves "<name>.zip.part" (or ".partN.zip.part") behind: it is rebuilt, never resumed. */
+  /** A crash or a stop leaves "<name>.zip.part" (or ".partN.zip.part") behind: it is rebuilt, never resumed. */
   private async removeStalePartials(): Promise<void> {
-    const prefix = `${this.state.base}.`;
-    for (const name of await fs.readdir(this.state.dir)) {
-      if (name.startsWith(prefix) && /^(part\d+\.)?zip\.part$/.test(name.slice(prefix.length))) {
-        await fs.rm(path.join(this.state.dir, name), { force: true });
-      }
+    await removeArchiveParts(this.state.dir, this.state.base);
+    // Until the worker writes it, the name stays claimed (see holdArchiveName).
+    if (this.state.volumes.length === 0 && !this.state.outputs) {
+      this.claimedPart = path.join(this.state.dir, `${archiveFileName(this.state.base, this.limit === null ? null : 1)}.part`);
+      await holdArchiveName(this.claimedPart);
     }
   }
 

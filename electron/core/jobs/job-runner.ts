@@ -126,6 +126,10 @@ export async function discardJob(outDir: string, source: string): Promise<boolea
   try {
     const saved = await readJournal(stateDir); // a journal it cannot read (another version) stays too: it throws
     if (saved && saved.header.source !== normalizeSource(source)) return false;
+    // Its unfinished archive's part (empty while stopped: see holdArchiveName) goes with it.
+    const { loadBundleState } = await import('../bundle/bundle-state.ts');
+    const bundle = await loadBundleState(stateDir).catch(() => null);
+    if (bundle) await (await import('../bundle/archive-naming.ts')).removeArchiveParts(bundle.dir, bundle.base);
     await removeJobState(stateDir);
     return true;
   } finally {

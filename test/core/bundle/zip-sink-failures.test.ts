@@ -37,6 +37,12 @@ async function stageSparse(dir: string, name: string, size: number): Promise<Ver
   return { id: name, safePath: name, path: file, size, sha256: '0'.repeat(64), sourceUrl: file, mtimeMs: Date.now() };
 }
 
+/** The archive files in `out`, an empty one marked: what a stopped job leaves (an empty part holds its name). */
+async function archiveFilesLeft(out: string): Promise<string[]> {
+  const names = (await fs.readdir(out).catch(() => [] as string[])).filter((n) => n.includes('.zip')).sort();
+  return Promise.all(names.map(async (n) => ((await fs.stat(path.join(out, n))).size === 0 ? `${n} (empty)` : n)));
+}
+
 test('cancel stops promptly, ends the worker and deletes the partial archive', async () => {
   const dir = await makeTempDir('cancel');
   try {
@@ -59,7 +65,8 @@ test('cancel stops promptly, ends the worker and deletes the partial archive', a
     controller.abort();
     await sink.abort();
     assert.ok(Date.now() - started < 2000, `abort took ${Date.now() - started} ms`);
-    assert.deepEqual((await fs.readdir(out)).filter((n) => n.includes('.zip')), []);
+    // The partial archive's bytes are gone; an empty part keeps the name while the job is stopped.
+    assert.deepEqual(await archiveFilesLeft(out), ['c.zip.part (empty)']);
     await waitFor(() => !alive(pid), 3000);
     await assert.rejects(sink.finish({ failed: [] }), (error: { code?: string }) => error.code === 'CANCELLED');
   } finally {
@@ -88,7 +95,7 @@ test('a source that fails mid-read fails the bundle clearly and fast instead of 
       await assert.rejects(sink.finish({ failed: [] }), (error: { code?: string; message?: string }) => error.code === 'ZIP_FAILED' && message.test(error.message ?? ''));
       assert.ok(Date.now() - started < 5000);
       await sink.abort();
-      assert.deepEqual((await fs.readdir(out)).filter((n) => n.includes('.zip')), [], 'partial deleted');
+      assert.deepEqual(await archiveFilesLeft(out), ['e.zip.part (empty)'], 'partial deleted');
     }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
@@ -112,7 +119,7 @@ test('a worker that dies as it starts fails the bundle with one clear error', as
     }
     await assert.rejects(sink.finish({ failed: [] }), (error: { code?: string; message?: string }) => error.code === 'ZIP_FAILED' && /zip worker exited unexpectedly: code 1/.test(error.message ?? ''));
     await sink.abort();
-    assert.deepEqual((await fs.readdir(out).catch(() => [])).filter((n) => n.includes('.zip')), [], 'no partial archive left');
+    assert.deepEqual(await archiveFilesLeft(out), ['d.zip.part (empty)'], 'no partial archive left');
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

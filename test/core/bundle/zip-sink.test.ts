@@ -263,6 +263,33 @@ test('two jobs given the same --zip path from different folders, both started be
   }
 });
 
+test('a stopped job keeps its archive name: another job given the same --zip meanwhile takes " (2)", and neither loses its archive when the first resumes', async () => {
+  const dir = await makeTempDir('held-name');
+  try {
+    const shared = path.join(dir, 'shared', 'batch.zip');
+    const files = await Promise.all([0, 1].map((i) => stageFile(dir, `clip-${i}.mp4`, 300_000 + i)));
+    const options = { zipName: shared, expectedFiles: 1, expectedBytes: 300_000 };
+    const first = makeContext(path.join(dir, 'out-a'));
+    const stopped = createZipSink(first.ctx, options);
+    await stopped.add(files[0]!);
+    first.controller.abort(); // paused
+    await stopped.abort();
+    assert.deepEqual(await fs.readdir(path.dirname(shared)), ['batch.zip.part'], 'an empty part holds the name');
+    const other = createZipSink(makeContext(path.join(dir, 'out-b')).ctx, options);
+    await other.add(files[1]!);
+    const resumed = createZipSink(makeContext(path.join(dir, 'out-a')).ctx, options);
+    await resumed.add(files[0]!);
+    const [mine] = await resumed.finish({ failed: [] });
+    const [theirs] = await other.finish({ failed: [] });
+    assert.equal(path.basename(mine!.path), 'batch.zip');
+    assert.equal(path.basename(theirs!.path), 'batch (2).zip');
+    await checkWithAllReaders(mine!.path, expectedOf([files[0]!]));
+    await checkWithAllReaders(theirs!.path, expectedOf([files[1]!]));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a rerun after a crash between finishing the archive and clearing the job reports the archive again', async () => {
   const dir = await makeTempDir('done-again');
   try {
