@@ -47,6 +47,8 @@ export function processStart(pid: number): string | undefined {
  * pid says: where /proc is missing (Windows, macOS) a pid reused after a reboot (an overnight
  * update) would otherwise keep the folder locked until someone deleted the lock by hand.
  */
+const bootSlackSeconds = 600;
+
 function bootTime(): number {
   return Math.round(Date.now() / 1000 - uptime());
 }
@@ -117,8 +119,10 @@ async function refuseLiveOwner(path: string, outDir: string): Promise<void> {
     const started = processStart(pid);
     return owner.started === undefined || started === undefined || started === owner.started;
   };
-  // Written before this machine last booted: its owner is gone (a minute's slack for clock steps).
-  if (owner.host === hostname() && typeof owner.boot === 'number' && owner.boot < bootTime() - 60) return;
+  // Written before this machine last booted: its owner is gone. Only where the owner's start
+  // time could not be recorded (Windows, macOS): boot times move with the wall clock (an NTP
+  // step, a VM resumed), and where the start time exists it settles the question by itself.
+  if (owner.host === hostname() && owner.started === undefined && typeof owner.boot === 'number' && owner.boot < bootTime() - bootSlackSeconds) return;
   if (owner.pid && owner.host === hostname() && owner.pid !== process.pid && alive(owner.pid) && sameProcess(owner.pid)) {
     throw new ReelpackError('LOCKED', `another reelpack (pid ${owner.pid}) is already working in ${outDir}; wait for it or stop it first`);
   }

@@ -126,7 +126,7 @@ test('a lock whose owner was killed and is now a zombie (not yet waited for by i
   }
 });
 
-test('a lock written before this machine booted is stale even if its pid is alive again (Windows and macOS have no start time to tell)', async () => {
+test('where no start time could be recorded (Windows, macOS), a lock written before this machine booted is stale even if its pid is alive again; where one was, a clock step cannot make a live lock stale', async () => {
   const dir = await tempDir();
   const other = spawn('sleep', ['30']);
   try {
@@ -134,10 +134,13 @@ test('a lock written before this machine booted is stale even if its pid is aliv
     await mkdir(stateDir);
     const lock = join(stateDir, 'lock');
     const booted = Math.round(Date.now() / 1000 - uptime());
-    const owner = { pid: other.pid, host: hostname(), since: '2020-01-01T00:00:00Z', started: processStart(other.pid!) };
-    await writeFile(lock, JSON.stringify({ ...owner, boot: booted - 86_400 }));
+    const owner = { pid: other.pid, host: hostname(), since: '2020-01-01T00:00:00Z' };
+    await writeFile(lock, JSON.stringify({ ...owner, boot: booted - 86_400 })); // as written on Windows or macOS
     await (await acquireJobLock(stateDir, dir.path))();
     await writeFile(lock, JSON.stringify({ ...owner, boot: booted }));
+    await assert.rejects(acquireJobLock(stateDir, dir.path), { code: 'LOCKED' });
+    // Linux: the boot time looks a day old (the clock was stepped), the start time says the owner lives.
+    await writeFile(lock, JSON.stringify({ ...owner, started: processStart(other.pid!), boot: booted - 86_400 }));
     await assert.rejects(acquireJobLock(stateDir, dir.path), { code: 'LOCKED' });
   } finally {
     other.kill();
