@@ -150,6 +150,8 @@ export interface BundleProgress {
 export interface JobRecord {
   id: string;
   source: string;
+  /** What the source turned out to be once listed (a URL list file is local, its files are not); absent before. */
+  kind?: SourceKind | undefined;
   outDir: string;
   mode: BundleMode;
   zipName: string | null;

@@ -154,7 +154,9 @@ export function ProgressScreen({ job, onPause, onResume, onCancel, onRetry, onFi
   const waitingForServer = useMemo(() => files.some((f) => f.state === 'retrying' && f.waitingForServer), [files]);
   const tone = status === 'failed' ? 'danger' : status === 'paused' || status === 'interrupted' ? 'muted' : 'accent';
   const statusTone: Tone = status === 'failed' ? 'danger' : status === 'done' ? 'success' : status === 'running' ? 'progress' : 'warn';
-  const local = isLocalSource(record.source);
+  // Files read from a folder (a "404" is a file gone from it): the job's kind once listed; a URL
+  // list saved as a local file is not a folder, its files come over HTTP.
+  const local = record.kind ? record.kind === 'folder' : isLocalSource(record.source);
   const measuring = measuringSpeed(status, progress, { listing: job.listing !== null, stale: job.speedStale === true });
 
   return (

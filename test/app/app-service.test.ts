@@ -203,6 +203,7 @@ test('a whole job: zip written, history kept, folder opened, outputs only', asyn
   const done = await waitForStatus(app, snap.job.id, ['done', 'failed']);
   assert.equal(done.job.status, 'done', JSON.stringify(done.job.error));
   assert.equal(done.summary?.files, 6);
+  assert.equal(done.job.kind, 'api', 'the record says what the source turned out to be (the screens word failures by it)');
   const zip = done.job.outputs.find((o) => o.path.endsWith('batch.zip'));
   assert.ok(zip, JSON.stringify(done.job.outputs));
   assert.match(zip.sha256, /^[0-9a-f]{64}$/);

@@ -244,6 +244,7 @@ export class JobSession {
         break;
       case 'listed':
         this.listing = null;
+        this.record.kind = event.kind;
         this.record.filesTotal = event.files;
         this.record.bytesTotal = event.bytes;
         this.progress = { ...this.progress, filesTotal: event.files, bytesTotal: event.bytes, sizesKnown: event.unsizedFiles === 0 };
