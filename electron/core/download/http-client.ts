@@ -302,6 +302,16 @@ export function statusError(res: Pick<HttpResponse, 'statusCode' | 'headers' | '
 export const listingDeadlineMs = 5 * 60_000;
 
 /**
+ * A listing's or list file's text: UTF-8, or UTF-16 when it starts with its byte order mark
+ * (what Windows PowerShell 5.1's `>` and Notepad's "Unicode" write); a UTF-8 BOM is dropped.
+ */
+export function decodeText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2)).swap16().toString('utf16le');
+  return bytes.toString('utf8').replace(/^\ufeff/, '');
+}
+
+/**
  * Reads a whole body as text, refusing bodies over `maxBytes` (an "enormous listing").
  * With `isNotText`, the first chunk is shown to it first: if it says so, the body is
  * dropped and the result is null (a file served as text/plain is not read to the end).
@@ -333,5 +343,5 @@ export async function readText(res: HttpResponse, maxBytes: number, isNotText?: 
   } catch (error) {
     throw httpError(error, res.url);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeText(Buffer.concat(chunks));
 }

@@ -3,7 +3,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ReelpackError } from '../errors.ts';
-import { HttpClient, discard, expectOk, httpError, readText, bearerAuth } from '../download/http-client.ts';
+import { HttpClient, decodeText, discard, expectOk, httpError, readText, bearerAuth } from '../download/http-client.ts';
 import { withRetry } from '../download/with-retry.ts';
 import { listHttpIndex, parseIndexBody, parseJsonIndex } from './http-index.ts';
 import { listLocalFolder } from './local-folder.ts';
@@ -86,18 +86,9 @@ async function listLocal(path: string, options: ListOptions): Promise<Found> {
   }
   if (options.kind && options.kind !== 'list') throw new ReelpackError('USAGE', `--kind ${options.kind} does not fit a local file (a URL list): ${path}`);
   if (info.size > maxListBytes) throw new ReelpackError('BAD_LISTING', `URL list is larger than 64 MiB: ${path}`);
-  return { kind: 'list', ...parseUrlList(decodeListText(await readFile(path)), pathToFileURL(path).href) };
+  return { kind: 'list', ...parseUrlList(decodeText(await readFile(path)), pathToFileURL(path).href) };
 }
 
-/**
- * A list file's text: UTF-8, or UTF-16 when it starts with its byte order mark (what Windows
- * PowerShell 5.1's `>` and Notepad's "Unicode" write); a UTF-8 BOM is dropped.
- */
-export function decodeListText(bytes: Buffer): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2)).swap16().toString('utf16le');
-  return bytes.toString('utf8').replace(/^\ufeff/, '');
-}
 
 /** A NUL byte in the first 4 KiB: not a listing or URL list (MP4, MOV, ZIP… all have one there). */
 function isBinary(head: Buffer): boolean {

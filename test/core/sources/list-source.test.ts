@@ -37,7 +37,7 @@ test('a listing stopped through its signal ends at once as CANCELLED, even while
 });
 
 /** A server answering fixed bodies per path, for malformed listings. */
-async function fixedServer(routes: Record<string, { status?: number; type: string; body: string; headers?: Record<string, string> }>): Promise<{ url: string; server: Server }> {
+async function fixedServer(routes: Record<string, { status?: number; type: string; body: string | Buffer; headers?: Record<string, string> }>): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const route = routes[new URL(req.url ?? '/', 'http://x').pathname];
     if (!route) return void res.writeHead(404).end('no');
@@ -237,6 +237,20 @@ describe('URL lists and local folders', () => {
       }
     } finally {
       await dir.remove();
+    }
+  });
+
+  test('a remote URL list in UTF-16 (a BOM, NUL bytes) is read as a list, not taken for a file', async () => {
+    const text = 'http://127.0.0.1:9/a/one.mp4\r\nhttp://127.0.0.1:9/b/two.mp4\r\n';
+    const { url, server } = await fixedServer({
+      '/urls.txt': { type: 'text/plain', body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]) },
+    });
+    try {
+      const listing = await listSource(`${url}/urls.txt`, opts);
+      assert.equal(listing.kind, 'list');
+      assert.deepEqual(listing.items.map((i) => i.name), ['one.mp4', 'two.mp4']);
+    } finally {
+      server.close();
     }
   });
 
