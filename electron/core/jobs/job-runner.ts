@@ -26,6 +26,9 @@ import type { FailedFile, JobEvent, JobSummary, OutputFile } from './job-events.
 import { checksumsName, manifestName } from '../bundle/manifest.ts';
 import { acquireJobLock } from './job-lock.ts';
 import { checkVolumeCount } from '../bundle/volume-limits.ts';
+// Small modules (no yazl): the zip sink itself is loaded only by jobs that zip.
+import { loadBundleState } from '../bundle/bundle-state.ts';
+import { removeArchiveParts } from '../bundle/archive-naming.ts';
 import { checkJobFreeSpace, checkJobOptions, commitsPerConnection, createDestination, stagingLimitBytes } from './job-preflight.ts';
 import { jobDefaults } from './job-defaults.ts';
 import { Journal, journalPath, journalVersion, readJournal, removeJobState } from './journal.ts';
@@ -127,9 +130,8 @@ export async function discardJob(outDir: string, source: string): Promise<boolea
     const saved = await readJournal(stateDir); // a journal it cannot read (another version) stays too: it throws
     if (saved && saved.header.source !== normalizeSource(source)) return false;
     // Its unfinished archive's part (empty while stopped: see holdArchiveName) goes with it.
-    const { loadBundleState } = await import('../bundle/bundle-state.ts');
     const bundle = await loadBundleState(stateDir).catch(() => null);
-    if (bundle) await (await import('../bundle/archive-naming.ts')).removeArchiveParts(bundle.dir, bundle.base);
+    if (bundle) await removeArchiveParts(bundle.dir, bundle.base);
     await removeJobState(stateDir);
     return true;
   } finally {
@@ -512,7 +514,6 @@ async function execute(rt: Runtime): Promise<JobSummary> {
 /** Takes this run's --zip and --volume-size for a resumed job none of whose archives is finished yet; returns what changed. */
 async function adoptArchiveSettings(header: JobHeader, options: JobOptions, stateDir: string): Promise<string[]> {
   if (header.mode === 'folder' || options.mode !== header.mode) return [];
-  const { loadBundleState } = await import('../bundle/bundle-state.ts');
   const bundle = await loadBundleState(stateDir);
   if (bundle && (bundle.volumes.length > 0 || bundle.outputs !== undefined)) return [];
   const changed: string[] = [];
@@ -542,11 +543,13 @@ function settlePrecounted(rt: Runtime, item: JobItem, bytes: number): void {
  * starts from zero, and counting it would show more than 100 %.
  */
 async function keptPartBytes(state: JobState, stateDir: string, item: JobItem): Promise<number> {
-  if (!isHttpSource(item.url)) return 0;
-  const partSize = await stat(stagedPath(stateDir, item) + '.part').then((s) => s.size, () => -1);
+  // A file never started has neither a plan nor a validator: no stat for it (a resumed batch of
+  // 100 000 files asks this of every unfinished one, at every resume and app launch).
   const plan = state.segments.get(item.i);
+  if (!isHttpSource(item.url) || (!plan && !ifRangeOf(state.validators.get(item.i)))) return 0;
+  const partSize = await stat(stagedPath(stateDir, item) + '.part').then((s) => s.size, () => -1);
   if (plan) return planResumable(plan, item.size, partSize) ? plan.ranges.reduce((sum, r) => sum + Math.max(0, r.pos - r.start), 0) : 0;
-  if (!ifRangeOf(state.validators.get(item.i)) || partSize <= 0) return 0;
+  if (partSize <= 0) return 0;
   return item.size === undefined ? partSize : partSize > item.size ? 0 : partSize;
 }
 
