@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseEvents, reelpackBin, runCli, startCli } from '../helpers/cli.ts';
+import { runCli, startCli } from '../helpers/cli.ts';
 import { freePort, startNginx, tempDir } from '../helpers/servers.ts';
 import { cannotMountTmpfs, withTmpfs } from '../helpers/tmpfs.ts';
 import { startDemoServer } from '../servers/demo-server.ts';
@@ -285,19 +285,11 @@ test('a destination that refuses a file (too large for its file system) stops th
   const demo = await startDemoServer({ count: 1, size: 12 * 1024 * 1024 });
   try {
     await withTemp(async (dir) => {
-      const child = spawn('bash', ['-c', 'ulimit -f 4096; exec "$0" "$@"', process.execPath, reelpackBin, 'fetch', demo.url, '--out', join(dir, 'out'), '--mode', 'folder', '--json'], {
-        env: { ...process.env, REELPACK_HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      const [code] = (await once(child, 'close')) as [number | null];
-      clearTimeout(killer);
-      const summary = parseEvents(stdout).find((e) => e.type === 'summary');
+      const { code, summary, stdout } = await runCli(['fetch', demo.url, '--out', join(dir, 'out'), '--mode', 'folder', '--json'], { REELPACK_HOME: join(dir, 'home') }, { fileSizeLimitKiB: 4096, timeoutMs: 60_000 });
       assert.equal(code, 1);
-      assert.equal(summary?.type === 'summary' && summary.error?.code, 'WRITE_FAILED', stdout.slice(-400));
-      assert.match(summary?.type === 'summary' ? summary.error?.message ?? '' : '', /larger than the destination's file system allows/);
-      assert.ok(summary?.type === 'summary' && summary.networkBytes < 24 * 1024 * 1024, 'downloaded once at most, not retried');
+      assert.equal(summary?.error?.code, 'WRITE_FAILED', stdout.slice(-400));
+      assert.match(summary?.error?.message ?? '', /larger than the destination's file system allows/);
+      assert.ok(summary && summary.networkBytes < 24 * 1024 * 1024, 'downloaded once at most, not retried');
     });
   } finally {
     await demo.close();
@@ -310,19 +302,8 @@ test('an archive too large for its file system (FAT32) stops with WRITE_FAILED; 
   try {
     await withTemp(async (dir) => {
       const out = join(dir, 'out');
-      const fetchUnderLimit = async (extra: string[]) => {
-        const child = spawn('bash', ['-c', 'ulimit -f 8192; exec "$0" "$@"', process.execPath, reelpackBin, 'fetch', demo.url, '--out', out, '--zip', 'batch.zip', '--json', ...extra], {
-          env: { ...process.env, REELPACK_HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        const [code] = (await once(child, 'close')) as [number | null];
-        clearTimeout(killer);
-        const events = parseEvents(stdout);
-        const summary = events.find((e) => e.type === 'summary');
-        return { code, events, summary: summary?.type === 'summary' ? summary : undefined, stdout };
-      };
+      const fetchUnderLimit = (extra: string[]) =>
+        runCli(['fetch', demo.url, '--out', out, '--zip', 'batch.zip', '--json', ...extra], { REELPACK_HOME: join(dir, 'home') }, { fileSizeLimitKiB: 8192, timeoutMs: 60_000 });
       const first = await fetchUnderLimit([]);
       assert.equal(first.code, 1, first.stdout.slice(-400));
       assert.equal(first.summary?.error?.code, 'WRITE_FAILED');

@@ -36,11 +36,19 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Run it as this user (this process must be root): file permissions hold for it. */
   user?: { uid: number; gid: number };
+  /**
+   * `ulimit -f` for the command and its zip worker (KiB): writes past it fail with EFBIG, as on
+   * FAT32 past 4 GiB.
+   */
+  fileSizeLimitKiB?: number;
 }
 
 /** `env` is added to this process's environment; an undefined value removes a variable. */
 export function startCli(args: string[], env: Record<string, string | undefined> = {}, options: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [reelpackBin, ...args], { cwd: options.cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
+  const command = options.fileSizeLimitKiB === undefined
+    ? [process.execPath, reelpackBin, ...args]
+    : ['bash', '-c', `ulimit -f ${options.fileSizeLimitKiB}; exec "$0" "$@"`, process.execPath, reelpackBin, ...args];
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
