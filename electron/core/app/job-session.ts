@@ -3,6 +3,7 @@
 import type { BundleProgress, Events, FileRow, JobProgress, JobRecord, JobSnapshot, JobStatus, ListingCount, OutputFile } from '../contract.ts';
 import { toContractError } from '../contract.ts';
 import type { JobEvent, JobSummary } from '../jobs/job-events.ts';
+import type { SavedJob } from '../jobs/job-runner.ts';
 import type { Engine, JobOptions } from './engine.ts';
 
 /** What a job's listeners receive: the contract's job event. */
@@ -16,14 +17,14 @@ export function isActive(status: JobStatus): boolean {
 }
 
 /** How far a job saved by an earlier launch got, from its journal's files (see readJobState). */
-export function savedProgress(files: ReadonlyArray<{ size: number | null; done: boolean; kept?: number }>): JobProgress {
+export function savedProgress(files: SavedJob['files']): JobProgress {
   const progress: JobProgress = { ...emptyProgress, sizesKnown: true, filesTotal: files.length };
   for (const f of files) {
     progress.bytesTotal += f.size ?? 0;
     if (f.size === null) progress.sizesKnown = false;
     // An unfinished file counts what its part holds, as the resumed run will (not 0 of what it had).
     if (!f.done) {
-      progress.bytesDone += f.kept ?? 0;
+      progress.bytesDone += f.kept;
       continue;
     }
     progress.filesDone++;
@@ -65,7 +66,7 @@ export class JobSession {
     throttleMs: number;
     queued?: { id: string; name: string; size: number | null }[];
     /** An unfinished job from an earlier launch: its files as its journal has them. */
-    saved?: { id: string; name: string; size: number | null; done: boolean; kept?: number }[];
+    saved?: SavedJob['files'];
   }) {
     this.record = init.record;
     this.outputPaths = new Set(init.record.outputs.map((o) => o.path));
@@ -83,7 +84,7 @@ export class JobSession {
     }
     if (init.saved) {
       for (const f of init.saved) {
-        this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : (f.kept ?? 0), attempt: null, retryAt: null, reason: null, reasonCode: null, httpStatus: null });
+        this.files.set(f.id, { id: f.id, name: f.name, state: f.done ? 'verified' : 'queued', size: f.size, bytesDone: f.done ? (f.size ?? 0) : f.kept, attempt: null, retryAt: null, reason: null, reasonCode: null, httpStatus: null });
       }
       this.progress = savedProgress(init.saved);
     } else if (!init.queued) {

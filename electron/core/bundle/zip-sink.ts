@@ -234,10 +234,11 @@ class ZipSink implements OutputSink {
         ? splitArchivePath(this.ctx.outDir, this.options.zipName)
         : { dir: this.ctx.outDir, base: defaultArchiveBase(this.ctx.source) };
       await fs.mkdir(dir, { recursive: true });
-      const free = await claimFreeBase(dir, base, this.limit === null ? null : 1);
-      this.claimedPart = path.join(dir, `${archiveFileName(free, this.limit === null ? null : 1)}.part`);
+      const first = this.firstVolume();
+      const free = await claimFreeBase(dir, base, first);
+      this.claimedPart = path.join(dir, `${archiveFileName(free, first)}.part`);
       // Said at the start, not first seen in the last line: a script may look for the name it gave.
-      if (free !== base && this.options.zipName !== undefined) this.warn(`${archiveFileName(base, this.limit === null ? null : 1)} is taken by another file: the archive will be ${archiveFileName(free, this.limit === null ? null : 1)}${this.limit === null ? '' : ' and its next volumes'}`);
+      if (free !== base && this.options.zipName !== undefined) this.warn(`${archiveFileName(base, first)} is taken by another file: the archive will be ${archiveFileName(free, first)}${first === null ? '' : ' and its next volumes'}`);
       this.state = { version: 2, dir, base: free, volumeSize: this.limit, volumes: [] };
       await saveBundleState(this.ctx.stateDir, this.state);
     }
@@ -292,6 +293,11 @@ class ZipSink implements OutputSink {
     return kept;
   }
 
+  /** The first archive's volume number: null for a single archive. */
+  private firstVolume(): number | null {
+    return this.limit === null ? null : 1;
+  }
+
   /** Whether the archive was begun with another volume size or name than this run's (a taken name's " (2)" is the same name). */
   private settingsDiffer(saved: BundleState): boolean {
     if (saved.volumeSize !== this.limit) return true;
@@ -305,7 +311,7 @@ class ZipSink implements OutputSink {
     await removeArchiveParts(this.state.dir, this.state.base);
     // Until the worker writes it, the name stays claimed (see holdArchiveName).
     if (this.state.volumes.length === 0 && !this.state.outputs) {
-      this.claimedPart = path.join(this.state.dir, `${archiveFileName(this.state.base, this.limit === null ? null : 1)}.part`);
+      this.claimedPart = path.join(this.state.dir, `${archiveFileName(this.state.base, this.firstVolume())}.part`);
       await holdArchiveName(this.claimedPart);
     }
   }
@@ -330,10 +336,10 @@ class ZipSink implements OutputSink {
       await this.closeVolume(volume, null);
       volume = this.openVolume();
     }
-    if (this.limit !== null && volume.plan.sizeWith(file, compress) > this.limit) {
+    const needed = volume.plan.sizeWith(file, compress);
+    if (this.limit !== null && needed > this.limit) {
       volume.oversize = true;
       // Exact bytes: rounded, a 3 MiB file against `--volume-size 3m` read "3.1 MB > 3.1 MB".
-      const needed = volume.plan.sizeWith(file, compress);
       this.warn(`too large for one volume, so it gets a volume of its own: ${file.safePath} needs ${exactBytes(needed)} with its ZIP headers and the manifest, more than the volume size ${formatSizeOption(this.limit)} (${exactBytes(this.limit)})`);
     }
     volume.plan.add(file, compress);
